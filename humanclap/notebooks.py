@@ -1,0 +1,297 @@
+"""Run the book's notebooks with papermill.
+
+The source notebooks live in ``notebooks/`` with their outputs stripped; papermill executes them
+with parameters and writes the executed copies where ``_toc.yml`` expects them
+(``book/chapters/``). Jupyter Book then only renders those copies (``execute_notebooks: off``).
+
+Parameters come from a YAML file (``params/book.yaml``)::
+
+    common:            # offered to every notebook that declares the parameter
+      seed: 0
+    notebooks:         # per notebook, by file stem; unknown names are an error
+      01_human_ratings:
+        n_boot: 1000
+
+Every notebook is run even when an earlier one fails; the failures are reported together at the
+end. Each executed copy is written atomically: a failed run never leaves a half-written chapter
+(the failed notebook goes to ``<name>.failed.ipynb`` beside it, with the error in its cells).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "NotebookError",
+    "RunResult",
+    "book_notebooks",
+    "declared_parameters",
+    "load_params",
+    "run_notebook",
+    "run_notebooks",
+]
+
+
+class NotebookError(RuntimeError):
+    """A notebook could not be run: missing, unparameterised, bad parameters or a failing cell."""
+
+
+@dataclass
+class RunResult:
+    """Outcome of one notebook run."""
+
+    name: str
+    output: Path | None
+    seconds: float
+    error: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def book_notebooks(
+    toc: str | os.PathLike = "_toc.yml", output_dir: str = "book/chapters"
+) -> list[str]:
+    """Stems of the chapters that ``_toc.yml`` expects under ``output_dir``, in book order.
+
+    Parameters
+    ----------
+    toc : path
+        The Jupyter Book table of contents.
+    output_dir : str
+        Folder, relative to the toc's folder, where papermill writes executed notebooks.
+
+    Returns
+    -------
+    list of str
+        File stems such as ``"01_human_ratings"``.
+    """
+    toc = Path(toc)
+    try:
+        data = yaml.safe_load(toc.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise NotebookError(f"{toc}: cannot read the table of contents ({exc})") from exc
+    prefix = output_dir.rstrip("/") + "/"
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            file = node.get("file")
+            if isinstance(file, str) and file.startswith(prefix):
+                found.append(Path(file).stem)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    return found
+
+
+def load_params(path: str | os.PathLike | None) -> dict[str, Any]:
+    """Read a parameters file (``common`` and ``notebooks`` sections).
+
+    Returns
+    -------
+    dict
+        ``{"common": {...}, "notebooks": {stem: {...}}}``; empty sections when ``path`` is None.
+    """
+    if path is None:
+        return {"common": {}, "notebooks": {}}
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise NotebookError(f"{path}: cannot read the parameters file ({exc})") from exc
+    unknown = set(data) - {"common", "notebooks"}
+    if unknown:
+        raise NotebookError(
+            f"{path}: unknown top-level keys {sorted(unknown)}; expected 'common' and 'notebooks'"
+        )
+    common = data.get("common") or {}
+    notebooks = data.get("notebooks") or {}
+    if not isinstance(common, dict) or not isinstance(notebooks, dict):
+        raise NotebookError(f"{path}: 'common' and 'notebooks' must be mappings")
+    for name, values in notebooks.items():
+        if not isinstance(values, dict):
+            raise NotebookError(f"{path}: notebooks.{name} must be a mapping of parameters")
+    return {"common": common, "notebooks": notebooks}
+
+
+def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
+    """The parameters a notebook declares in its cell tagged ``parameters``.
+
+    Returns
+    -------
+    dict
+        ``{name: {"default": str, "inferred_type_name": str, "help": str}}`` as papermill infers
+        them.
+
+    Raises
+    ------
+    NotebookError
+        If the notebook is missing, unreadable or has no cell tagged ``parameters``.
+    """
+    import nbformat
+    import papermill as pm
+
+    path = Path(notebook)
+    if not path.is_file():
+        raise NotebookError(f"{path}: notebook not found")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types
+        raise NotebookError(f"{path}: not a readable notebook ({exc})") from exc
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        raise NotebookError(f"{path}: no cell is tagged 'parameters'")
+    return dict(pm.inspect_notebook(str(path)))
+
+
+def _resolve(name: str, declared: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    common = {k: v for k, v in params.get("common", {}).items() if k in declared}
+    own = dict(params.get("notebooks", {}).get(name, {}))
+    unknown = sorted(set(own) - set(declared))
+    if unknown:
+        raise NotebookError(
+            f"{name}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
+        )
+    return {**common, **own}
+
+
+def run_notebook(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: str | os.PathLike | None = None,
+    kernel_name: str | None = None,
+    log_output: bool = False,
+) -> Path:
+    """Execute one notebook with papermill and write the executed copy atomically.
+
+    Parameters
+    ----------
+    src, dst : path
+        Source notebook and where the executed copy goes.
+    parameters : mapping, optional
+        Values injected after the ``parameters`` cell. Names the notebook does not declare are an
+        error (papermill itself would only warn).
+    cwd : path, optional
+        Working directory of the kernel; defaults to the source notebook's folder.
+    kernel_name : str, optional
+        Jupyter kernel; defaults to the one in the notebook's metadata.
+    log_output : bool
+        Stream the notebook's output to the log as it runs.
+
+    Returns
+    -------
+    Path
+        ``dst``.
+
+    Raises
+    ------
+    NotebookError
+        On an unknown parameter or a failing cell; the failed notebook is kept as
+        ``<dst stem>.failed.ipynb``.
+    """
+    import papermill as pm
+
+    src, dst = Path(src), Path(dst)
+    declared = declared_parameters(src)
+    parameters = dict(parameters or {})
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise NotebookError(
+            f"{src}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
+        )
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    failed = dst.with_name(dst.stem + ".failed.ipynb")
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=".ipynb", dir=dst.parent)
+    os.close(fd)
+    try:
+        pm.execute_notebook(
+            str(src),
+            tmp,
+            parameters=parameters,
+            cwd=str(cwd or src.parent),
+            kernel_name=kernel_name,
+            log_output=log_output,
+            progress_bar=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        os.replace(tmp, failed)
+        raise NotebookError(
+            f"{src}: cell {exc.exec_count} failed with {exc.ename}: {exc.evalue} "
+            f"(executed notebook kept at {failed})"
+        ) from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    os.replace(tmp, dst)
+    failed.unlink(missing_ok=True)
+    return dst
+
+
+def run_notebooks(
+    names: Iterable[str],
+    *,
+    source_dir: str | os.PathLike = "notebooks",
+    output_dir: str | os.PathLike = "book/chapters",
+    params: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    log_output: bool = False,
+    echo: bool = True,
+) -> list[RunResult]:
+    """Run several notebooks; a failure is recorded and the next notebook still runs.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Notebook stems, in order.
+    source_dir, output_dir : path
+        Where the source notebooks are and where executed copies go.
+    params : mapping, optional
+        As returned by :func:`load_params`.
+    overrides : mapping, optional
+        Parameters applied last, to every notebook that declares them (for example ``device``).
+    log_output, echo : bool
+        Stream cell output; print one status line per notebook.
+
+    Returns
+    -------
+    list of RunResult
+        One per notebook, in order.
+    """
+    params = params or {"common": {}, "notebooks": {}}
+    results: list[RunResult] = []
+    for name in names:
+        src = Path(source_dir) / f"{name}.ipynb"
+        dst = Path(output_dir) / f"{name}.ipynb"
+        start = time.perf_counter()
+        values: dict[str, Any] = {}
+        try:
+            declared = declared_parameters(src)
+            values = _resolve(name, declared, params)
+            values.update({k: v for k, v in (overrides or {}).items() if k in declared})
+            if echo:
+                print(f"[humanclap] running {src} {values}", flush=True)
+            run_notebook(src, dst, values, log_output=log_output)
+            result = RunResult(name, dst, time.perf_counter() - start, None, values)
+        except NotebookError as exc:
+            result = RunResult(name, None, time.perf_counter() - start, str(exc), values)
+        results.append(result)
+        if echo:
+            status = "ok" if result.ok else f"FAILED: {result.error}"
+            print(f"[humanclap] {name}: {status} ({result.seconds:.1f} s)", flush=True)
+    return results

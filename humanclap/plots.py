@@ -1,0 +1,207 @@
+"""The book's figures (seaborn / matplotlib).
+
+Every function takes tidy DataFrames, draws one figure and returns its :class:`matplotlib.figure.Figure`;
+none computes statistics of its own (those come from :mod:`humanclap.stats` and
+:mod:`humanclap.metrics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+__all__ = [
+    "SOURCE_PALETTE",
+    "forest",
+    "listener_bias",
+    "pair_mean_distributions",
+    "score_distribution_heatmap",
+    "screening_bars",
+    "setup",
+]
+
+#: One colour per audio source, used in every chapter: natural audio in black.
+SOURCE_PALETTE = {
+    "audiocaps": "#222222",
+    "audioldm": "#1f77b4",
+    "audioldm2": "#6baed6",
+    "tango": "#d62728",
+    "tango2": "#fc9272",
+}
+
+
+def setup() -> None:
+    """The book's plotting style."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.titleweight": "bold"})
+
+
+def score_distribution_heatmap(
+    ratings: pd.DataFrame,
+    by: str,
+    score: str = "score",
+    order: Sequence[str] | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Share of each integer score (0..10) within each group, as a heatmap.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        One row per rating with columns ``by`` and ``score``.
+    by : str
+        Grouping column (rows of the heatmap).
+    order : sequence of str, optional
+        Row order; defaults to groups sorted by their mean score.
+    """
+    share = pd.crosstab(ratings[by], ratings[score], normalize="index").reindex(
+        columns=range(11), fill_value=0
+    )
+    if order is None:
+        order = ratings.groupby(by)[score].mean().sort_values().index
+    share = share.reindex(order)
+    counts = ratings[by].value_counts().reindex(order)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(share) + 1.4))
+    sns.heatmap(
+        share * 100, ax=ax, cmap="mako_r", annot=True, fmt=".0f", cbar_kws={"label": "% of ratings"}
+    )
+    ax.set_yticklabels([f"{g} (n={n:,})" for g, n in counts.items()], rotation=0)
+    ax.set_xlabel("score given (0 = does not match at all, 10 = matches exactly)")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    return fig
+
+
+def pair_mean_distributions(
+    pairs: pd.DataFrame,
+    by: str,
+    value: str = "mean_score",
+    order: Sequence[str] | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Distribution of the per-pair mean score within each group (violins with quartiles)."""
+    if order is None:
+        order = pairs.groupby(by)[value].median().sort_values().index
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(order) + 1.5))
+    palette = SOURCE_PALETTE if by == "source" else None
+    sns.violinplot(
+        data=pairs,
+        x=value,
+        y=by,
+        order=order,
+        ax=ax,
+        inner="quart",
+        cut=0,
+        density_norm="width",
+        hue=by if palette else None,
+        palette=palette,
+        legend=False,
+        color=None if palette else "#8fb9d9",
+    )
+    ax.set_xlim(0, 10)
+    ax.set_xlabel("mean score of the pair's listeners")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    return fig
+
+
+def screening_bars(
+    summary: pd.DataFrame, group: str, kept: str, removed: Sequence[str], title: str = ""
+) -> plt.Figure:
+    """Stacked horizontal bars: rows kept and rows removed for each reason, per group."""
+    cols = [kept, *removed]
+    data = summary.set_index(group)[cols]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
+    left = np.zeros(len(data))
+    colours = ["#4c9f70", "#e0a458", "#c8553d", "#8d6a9f"]
+    for col, colour in zip(cols, colours, strict=False):
+        ax.barh(
+            data.index.astype(str), data[col], left=left, label=col.replace("_", " "), color=colour
+        )
+        left += data[col].to_numpy()
+    ax.legend(loc="lower right", frameon=True)
+    ax.set_xlabel("ratings")
+    ax.set_title(title)
+    ax.invert_yaxis()
+    return fig
+
+
+def forest(
+    table: pd.DataFrame,
+    label: str,
+    estimate: str = "estimate",
+    lo: str = "lo",
+    hi: str = "hi",
+    hue: str | None = None,
+    ref: float | None = None,
+    ref_label: str = "",
+    xlabel: str = "",
+    title: str = "",
+    xlim: tuple[float, float] | None = None,
+) -> plt.Figure:
+    """Point estimates with confidence intervals, one row per ``label`` (a forest plot).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per estimate with columns ``label``, ``estimate``, ``lo``, ``hi``.
+    hue : str, optional
+        Column whose values get separate colours (and a small vertical offset).
+    ref : float, optional
+        A vertical reference line (for example a noise ceiling).
+    """
+    table = table.reset_index(drop=True)
+    labels = list(dict.fromkeys(table[label].astype(str)))
+    y_of = {lab: i for i, lab in enumerate(labels)}
+    hues = list(dict.fromkeys(table[hue])) if hue else [None]
+    offsets = np.linspace(-0.2, 0.2, len(hues)) if len(hues) > 1 else [0.0]
+    colours = sns.color_palette("deep", len(hues))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(labels) + 1.5))
+    for h, off, colour in zip(hues, offsets, colours, strict=True):
+        sub = table if h is None else table[table[hue] == h]
+        y = np.array([y_of[str(v)] for v in sub[label]]) + off
+        ax.errorbar(
+            sub[estimate],
+            y,
+            xerr=[sub[estimate] - sub[lo], sub[hi] - sub[estimate]],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=None if h is None else str(h),
+        )
+    if ref is not None:
+        ax.axvline(ref, color="#c8553d", ls="--", lw=1.2, label=ref_label or None)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    if xlim:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    if hue or ref_label:
+        ax.legend(loc="best", frameon=True)
+    return fig
+
+
+def listener_bias(
+    bias: pd.DataFrame, value: str = "bias", n: str = "n_ratings", title: str = ""
+) -> plt.Figure:
+    """Each listener's mean deviation from the other listeners of the same pairs, against their count."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
+    sns.histplot(bias[value], ax=axes[0], bins=40, color="#5a8fc0")
+    axes[0].axvline(0, color="k", lw=1)
+    axes[0].set_xlabel("listener's mean deviation from the others (score points)")
+    axes[0].set_ylabel("listeners")
+    sns.scatterplot(
+        data=bias, x=n, y=value, ax=axes[1], s=12, alpha=0.5, color="#5a8fc0", edgecolor=None
+    )
+    axes[1].axhline(0, color="k", lw=1)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("ratings given by the listener")
+    axes[1].set_ylabel("deviation")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

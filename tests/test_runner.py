@@ -1,0 +1,131 @@
+"""The notebook runner, on tiny fixture notebooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from humanclap import cli
+from humanclap import notebooks as nbrun
+
+
+def _write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    for source, tags in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    _write_nb(
+        src / "01_ok.ipynb",
+        [
+            ("x = 1  # a number\nlabel = 'a'  # a label", ["parameters"]),
+            ("y = x * 10\nprint(f'y={y} label={label}')", []),
+        ],
+    )
+    _write_nb(
+        src / "02_fails.ipynb",
+        [("x = 1  # a number", ["parameters"]), ("raise ValueError('boom ' + str(x))", [])],
+    )
+    _write_nb(src / "03_noparams.ipynb", [("x = 1", [])])
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: C\n    chapters:\n"
+        "      - file: book/chapters/01_ok\n      - file: book/chapters/02_fails\n"
+        "      - file: book/other/not_a_chapter\n"
+    )
+    return tmp_path
+
+
+def _outputs(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    return "".join(
+        "".join(o.get("text", ""))
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for o in c["outputs"]
+    )
+
+
+def test_book_notebooks_reads_toc_in_order(book: Path) -> None:
+    assert nbrun.book_notebooks(book / "_toc.yml") == ["01_ok", "02_fails"]
+
+
+def test_declared_parameters(book: Path) -> None:
+    declared = nbrun.declared_parameters(book / "notebooks/01_ok.ipynb")
+    assert set(declared) == {"x", "label"}
+    with pytest.raises(nbrun.NotebookError, match="no cell is tagged 'parameters'"):
+        nbrun.declared_parameters(book / "notebooks/03_noparams.ipynb")
+    with pytest.raises(nbrun.NotebookError, match="not found"):
+        nbrun.declared_parameters(book / "notebooks/missing.ipynb")
+
+
+def test_run_notebook_injects_parameters(book: Path) -> None:
+    dst = nbrun.run_notebook(
+        book / "notebooks/01_ok.ipynb", book / "out/01_ok.ipynb", {"x": 4, "label": "b"}
+    )
+    assert "y=40 label=b" in _outputs(dst)
+    assert not list((book / "out").glob(".*"))  # no temp file left behind
+
+
+def test_unknown_parameter_is_an_error(book: Path) -> None:
+    with pytest.raises(nbrun.NotebookError, match=r"unknown parameter\(s\) \['z'\]"):
+        nbrun.run_notebook(book / "notebooks/01_ok.ipynb", book / "out/01_ok.ipynb", {"z": 1})
+    assert not (book / "out/01_ok.ipynb").exists()
+
+
+def test_failure_keeps_previous_output_and_failed_copy(book: Path) -> None:
+    dst = book / "out/02_fails.ipynb"
+    dst.parent.mkdir()
+    dst.write_text("previous good output")
+    with pytest.raises(nbrun.NotebookError, match="ValueError: boom 3"):
+        nbrun.run_notebook(book / "notebooks/02_fails.ipynb", dst, {"x": 3})
+    assert dst.read_text() == "previous good output"  # atomic: never half-written
+    assert "boom 3" in (book / "out/02_fails.failed.ipynb").read_text()
+
+
+def test_run_notebooks_keeps_going_and_reports(book: Path) -> None:
+    params = {"common": {"label": "common", "unused": 1}, "notebooks": {"01_ok": {"x": 2}}}
+    results = nbrun.run_notebooks(
+        ["02_fails", "01_ok"],
+        source_dir=book / "notebooks",
+        output_dir=book / "out",
+        params=params,
+        echo=False,
+    )
+    assert [r.ok for r in results] == [False, True]
+    assert results[1].parameters == {"label": "common", "x": 2}
+    assert "y=20 label=common" in _outputs(book / "out/01_ok.ipynb")
+
+
+def test_load_params_validates(tmp_path: Path) -> None:
+    good = tmp_path / "p.yaml"
+    good.write_text("common:\n  seed: 1\nnotebooks:\n  a:\n    n: 2\n")
+    assert nbrun.load_params(good) == {"common": {"seed": 1}, "notebooks": {"a": {"n": 2}}}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("comon:\n  seed: 1\n")
+    with pytest.raises(nbrun.NotebookError, match="unknown top-level keys"):
+        nbrun.load_params(bad)
+
+
+def test_cli_exit_status(book: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(book)
+    assert cli.main(["run-notebooks", "--only", "01_ok", "-p", "x", "5"]) == 0
+    assert "y=50" in _outputs(book / "book/chapters/01_ok.ipynb")
+    assert cli.main(["run-notebooks"]) == 1  # 02_fails fails, 01_ok still ran
+    err = capsys.readouterr().err
+    assert "FAILED 02_fails" in err
