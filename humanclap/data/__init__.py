@@ -1,0 +1,39 @@
+"""RELATE ratings, AudioSet categories and downloads.
+
+- :mod:`humanclap.data.relate` -- locate, read, validate and screen the RELATE ratings.
+- :mod:`humanclap.data.categories` -- AudioSet top-level categories per AudioCaps clip.
+- :mod:`humanclap.data.download` -- atomic, checksummed, time-limited downloads.
+- :mod:`humanclap.data.synthetic` -- a synthetic world in RELATE's layout (when present).
+"""
+
+from humanclap.data.categories import CATEGORY_NAMES, load_categories
+from humanclap.data.download import ChecksumError, DownloadError, download, sha256_file
+from humanclap.data.relate import (
+    ASPECTS,
+    SOURCES,
+    SPLITS,
+    RelateDataError,
+    explode_categories,
+    load_relate,
+    pair_table,
+    resolve_relate_root,
+    screening_summary,
+)
+
+__all__ = [
+    "ASPECTS",
+    "CATEGORY_NAMES",
+    "SOURCES",
+    "SPLITS",
+    "ChecksumError",
+    "DownloadError",
+    "RelateDataError",
+    "download",
+    "explode_categories",
+    "load_categories",
+    "load_relate",
+    "pair_table",
+    "resolve_relate_root",
+    "screening_summary",
+    "sha256_file",
+]

@@ -1,0 +1,286 @@
+"""Tests of humanclap.metrics against scipy/numpy and by simulation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from humanclap import metrics
+
+
+def _tied_data(n: int, seed: int = 0, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A continuous predictor and a tied integer 'human' score, shape (n,) each."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = np.clip(np.round(5 + 2 * x + noise * rng.normal(size=n)), 0, 10)
+    return x, y
+
+
+# ----------------------------------------------------------------------------- point metrics
+def test_correlation_report_matches_scipy_with_ties():
+    x, y = _tied_data(300)
+    x_tied = np.round(x, 1)  # ties on both sides
+    rep = metrics.correlation_report(x_tied, y)
+    assert rep["srcc"] == pytest.approx(stats.spearmanr(x_tied, y).statistic, abs=1e-12)
+    assert rep["lcc"] == pytest.approx(stats.pearsonr(x_tied, y).statistic, abs=1e-12)
+    tau_b = stats.kendalltau(x_tied, y, variant="b").statistic
+    assert rep["ktau"] == pytest.approx(tau_b, abs=1e-12)
+    assert rep["ktau"] != pytest.approx(stats.kendalltau(x_tied, y, variant="c").statistic)
+    assert rep["mse"] == pytest.approx(np.mean((x_tied - y) ** 2), rel=1e-12)
+    assert rep["n"] == 300
+
+
+@pytest.mark.parametrize(
+    ("pred", "human", "match"),
+    [
+        ([1, 2, 3, 4], [1, 2, 3], "pred has 4 values but human has 3"),
+        ([1, 2], [2, 1], "at least 3"),
+        (
+            [1, np.nan, 3, np.inf],
+            [1, 2, 3, 4],
+            r"pred: 2 of 4 values are NaN or infinite \(positions 1, 3\)",
+        ),
+        ([1, 2, 3, 4], [1, 2, np.nan, 4], r"human: 1 of 4 .*positions 2"),
+        ([1, 1, 1, 1], [1, 2, 3, 4], "pred: all 4 values equal"),
+        ([1, 2, 3, 4], [5, 5, 5, 5], "human: all 4 values equal"),
+        ([[1, 2], [3, 4]], [1, 2], r"pred: expected shape \(n,\)"),
+        (["a", "b", "c"], [1, 2, 3], "pred: cannot convert"),
+    ],
+)
+def test_correlation_report_errors(pred, human, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.correlation_report(pred, human)
+
+
+# ----------------------------------------------------------------------------- bootstrap internals
+def test_resample_ranks_equal_rankdata():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 7, size=200).astype(float)  # many ties
+    idx = rng.integers(0, 200, size=(50, 200))
+    codes, n_unique = metrics._unique_codes(x)
+    ranks = metrics._resample_ranks(codes, n_unique, idx)
+    np.testing.assert_array_equal(ranks, stats.rankdata(x[idx], axis=1))
+
+
+def test_bootstrap_distributions_equal_per_resample_scipy():
+    """Vectorised resample metrics equal scipy on the same resamples (reproduced indices)."""
+    x, y = _tied_data(60, seed=2)
+    n_boot, seed = 40, 7
+    boot = metrics._boot_distributions([x], y, metrics.METRICS, n_boot, seed)[0]
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
+    for b in range(n_boot):
+        p, h = x[idx[b]], y[idx[b]]
+        assert boot["srcc"][b] == pytest.approx(stats.spearmanr(p, h).statistic, abs=1e-10)
+        assert boot["lcc"][b] == pytest.approx(stats.pearsonr(p, h).statistic, abs=1e-10)
+        assert boot["ktau"][b] == pytest.approx(stats.kendalltau(p, h).statistic, abs=1e-12)
+        assert boot["mse"][b] == pytest.approx(np.mean((p - h) ** 2), rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- bootstrap_report
+def test_bootstrap_report_shape_and_estimates():
+    x, y = _tied_data(200, seed=3)
+    rep = metrics.bootstrap_report(x, y, n_boot=200)
+    assert list(rep.index) == list(metrics.METRICS)
+    assert list(rep.columns) == ["estimate", "lo", "hi", "n", "n_boot_valid"]
+    point = metrics.correlation_report(x, y)
+    for m in metrics.METRICS:
+        assert rep.loc[m, "estimate"] == pytest.approx(point[m])
+        assert rep.loc[m, "lo"] < rep.loc[m, "estimate"] < rep.loc[m, "hi"]
+    assert (rep["n"] == 200).all()
+    assert (rep["n_boot_valid"] == 200).all()
+
+
+def test_bootstrap_report_deterministic_with_seed():
+    x, y = _tied_data(100, seed=4)
+    a = metrics.bootstrap_report(x, y, n_boot=100, seed=11)
+    b = metrics.bootstrap_report(x, y, n_boot=100, seed=11)
+    c = metrics.bootstrap_report(x, y, n_boot=100, seed=12)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["lo"], c["lo"])
+
+
+def test_bootstrap_report_metric_subset_and_argument_errors():
+    x, y = _tied_data(50, seed=5)
+    rep = metrics.bootstrap_report(x, y, n_boot=50, metrics=("lcc", "mse"))
+    assert list(rep.index) == ["lcc", "mse"]
+    # MSE alone does not need variation in the predictor.
+    rep = metrics.bootstrap_report(np.zeros(50), y, n_boot=50, metrics=("mse",))
+    assert rep.loc["mse", "estimate"] == pytest.approx(np.mean(y**2))
+    with pytest.raises(ValueError, match="metrics: unknown"):
+        metrics.bootstrap_report(x, y, metrics=("auc",))
+    with pytest.raises(ValueError, match="n_boot"):
+        metrics.bootstrap_report(x, y, n_boot=0)
+    with pytest.raises(ValueError, match="ci"):
+        metrics.bootstrap_report(x, y, ci=95)
+
+
+def test_bootstrap_counts_degenerate_resamples():
+    # With 3 pairs, some resamples draw one pair three times: no correlation there.
+    rep = metrics.bootstrap_report([1.0, 2.0, 3.0], [1.0, 3.0, 2.0], n_boot=300, seed=0)
+    assert 0 < rep.loc["lcc", "n_boot_valid"] < 300
+    assert rep.loc["mse", "n_boot_valid"] == 300
+
+
+def test_bootstrap_ci_coverage_bivariate_normal():
+    """Percentile CIs of LCC and SRCC cover the true value in roughly 95% of datasets."""
+    rho, n, n_sets = 0.6, 150, 200
+    true_srcc = 6 / np.pi * np.arcsin(rho / 2)  # population Spearman of a bivariate normal
+    rng = np.random.default_rng(123)
+    cov = [[1.0, rho], [rho, 1.0]]
+    hits = {"lcc": 0, "srcc": 0}
+    for s in range(n_sets):
+        xy = rng.multivariate_normal([0.0, 0.0], cov, size=n)
+        rep = metrics.bootstrap_report(
+            xy[:, 0], xy[:, 1], n_boot=400, seed=s, metrics=("lcc", "srcc")
+        )
+        hits["lcc"] += rep.loc["lcc", "lo"] <= rho <= rep.loc["lcc", "hi"]
+        hits["srcc"] += rep.loc["srcc", "lo"] <= true_srcc <= rep.loc["srcc", "hi"]
+    for m, h in hits.items():
+        assert 0.88 <= h / n_sets <= 0.99, f"{m} coverage {h / n_sets:.3f}"
+
+
+@pytest.mark.slow
+def test_bootstrap_report_speed_n5000():
+    x, y = _tied_data(5000, seed=6)
+    start = time.perf_counter()
+    rep = metrics.bootstrap_report(x, y, n_boot=1000)
+    elapsed = time.perf_counter() - start
+    assert (rep["n_boot_valid"] == 1000).all()
+    assert elapsed < 20.0, f"bootstrap_report took {elapsed:.1f} s"
+
+
+# ----------------------------------------------------------------------------- paired_comparison
+def test_paired_comparison_identical_predictors():
+    x, y = _tied_data(100, seed=7)
+    for m in metrics.METRICS:
+        res = metrics.paired_comparison(x, x.copy(), y, metric=m, n_boot=200)
+        assert res["diff"] == 0.0
+        assert res["lo"] == 0.0 and res["hi"] == 0.0
+        assert res["p_value"] == 1.0
+
+
+def test_paired_comparison_strong_difference():
+    x, y = _tied_data(300, seed=8, noise=0.5)
+    rng = np.random.default_rng(0)
+    worse = x + 2.0 * rng.normal(size=len(x))
+    res = metrics.paired_comparison(x, worse, y, metric="srcc", n_boot=500)
+    a = metrics.correlation_report(x, y)["srcc"]
+    b = metrics.correlation_report(worse, y)["srcc"]
+    assert res["a"] == pytest.approx(a) and res["b"] == pytest.approx(b)
+    assert res["diff"] == pytest.approx(b - a)
+    assert res["hi"] < 0  # b is worse and the CI says so
+    assert res["p_value"] == pytest.approx(2 / 501)  # the smallest p a 500-resample test gives
+    # For MSE lower is better: the worse predictor has a positive diff.
+    res_mse = metrics.paired_comparison(x * 2 + 5, worse * 2 + 5, y, metric="mse", n_boot=300)
+    assert res_mse["diff"] > 0 and res_mse["lo"] > 0 and res_mse["p_value"] < 0.01
+
+
+def test_paired_comparison_null_calibration():
+    """Two equally good predictors: p < 0.05 in about 5% of datasets (not much more)."""
+    rng = np.random.default_rng(99)
+    n_sets, rejections = 100, 0
+    for s in range(n_sets):
+        truth = rng.normal(size=80)
+        human = truth + rng.normal(size=80)
+        a = truth + rng.normal(size=80)
+        b = truth + rng.normal(size=80)
+        res = metrics.paired_comparison(a, b, human, metric="lcc", n_boot=300, seed=s)
+        rejections += res["p_value"] < 0.05
+    assert rejections / n_sets <= 0.13
+
+
+def test_paired_comparison_errors():
+    x, y = _tied_data(20, seed=9)
+    with pytest.raises(ValueError, match="pred_b has 19 values"):
+        metrics.paired_comparison(x, x[:-1], y)
+    with pytest.raises(ValueError, match="metric: unknown"):
+        metrics.paired_comparison(x, x, y, metric="r2")
+
+
+# ----------------------------------------------------------------------------- grouped_report
+def _pair_table() -> pd.DataFrame:
+    rng = np.random.default_rng(10)
+    rows = []
+    for split, n in (("train", 120), ("test", 80), ("tiny", 5)):
+        for source in ("audiocaps", "tango"):
+            x = rng.normal(size=n)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "split": split,
+                        "source": source,
+                        "clap": x,
+                        "mean_score": 5 + x + rng.normal(size=n),
+                    }
+                )
+            )
+    df = pd.concat(rows, ignore_index=True)
+    const = pd.DataFrame(
+        {"split": "const", "source": "tango", "clap": np.arange(12.0), "mean_score": 4.0}
+    )
+    nan_group = pd.DataFrame(
+        {
+            "split": None,
+            "source": "tango",
+            "clap": rng.normal(size=15),
+            "mean_score": rng.normal(size=15),
+        }
+    )
+    return pd.concat([df, const, nan_group], ignore_index=True)
+
+
+def test_grouped_report_matches_per_group_bootstrap():
+    df = _pair_table()
+    out = metrics.grouped_report(
+        df, "clap", "mean_score", by=["split", "source"], n_boot=100, seed=3
+    )
+    assert list(out.columns) == [
+        "split",
+        "source",
+        "metric",
+        "estimate",
+        "lo",
+        "hi",
+        "n",
+        "n_boot_valid",
+        "valid",
+        "note",
+    ]
+    n_groups = df.groupby(["split", "source"], dropna=False).ngroups
+    assert len(out) == n_groups * len(metrics.METRICS)  # nothing dropped
+    for (split, source), sub in df.dropna(subset=["split"]).groupby(["split", "source"]):
+        rows = out[(out["split"] == split) & (out["source"] == source)].set_index("metric")
+        if len(sub) < 10:
+            assert not rows["valid"].any() and rows["estimate"].isna().all()
+            assert rows["note"].str.contains("n < min_n").all()
+            assert (rows["n"] == len(sub)).all()
+        elif split == "const":
+            assert not rows["valid"].any()
+            assert rows["note"].str.contains("human: all 12 values equal").all()
+        else:
+            direct = metrics.bootstrap_report(sub["clap"], sub["mean_score"], n_boot=100, seed=3)
+            pd.testing.assert_frame_equal(
+                rows[["estimate", "lo", "hi", "n"]],
+                direct[["estimate", "lo", "hi", "n"]],
+                check_names=False,
+            )
+            assert rows["valid"].all() and (rows["note"] == "").all()
+    nan_rows = out[out["split"].isna()]
+    assert len(nan_rows) == len(metrics.METRICS) and nan_rows["valid"].all()
+
+
+def test_grouped_report_single_column_and_missing_column():
+    df = _pair_table()
+    out = metrics.grouped_report(
+        df, "clap", "mean_score", by="source", n_boot=50, metrics=("srcc",)
+    )
+    assert set(out["source"]) == {"audiocaps", "tango"}
+    for source, sub in df.groupby("source"):
+        est = out.loc[out["source"] == source, "estimate"].item()
+        assert est == pytest.approx(stats.spearmanr(sub["clap"], sub["mean_score"]).statistic)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['nope'\]"):
+        metrics.grouped_report(df, "clap", "mean_score", by="nope")
