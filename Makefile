@@ -20,7 +20,6 @@ endif
 # laion_clap loads tokenizers from the Hugging Face hub at import time; offline that retries for
 # minutes. Set HF_HUB_OFFLINE=0 on a machine that is online and wants downloads.
 export HF_HUB_OFFLINE ?= 1
-export MPLBACKEND ?= Agg
 
 .PHONY: book test notebooks html lint format clean install
 
@@ -36,12 +35,12 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check humanclap tests bench notebooks
-	$(VENV)/bin/ruff format --check humanclap tests bench notebooks
+	$(VENV)/bin/ruff check humanclap tests notebooks
+	$(VENV)/bin/ruff format --check humanclap tests notebooks
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix humanclap tests bench notebooks
-	$(VENV)/bin/ruff format humanclap tests bench notebooks
+	$(VENV)/bin/ruff check --fix humanclap tests notebooks
+	$(VENV)/bin/ruff format humanclap tests notebooks
 
 notebooks: $(STAMP)
 	$(VENV)/bin/humanclap run-notebooks --params $(PARAMS)

@@ -13,9 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import Markdown
 
 __all__ = [
     "SOURCE_PALETTE",
+    "banner",
     "forest",
     "listener_bias",
     "pair_mean_distributions",
@@ -24,9 +26,9 @@ __all__ = [
     "setup",
 ]
 
-#: One colour per audio source, used in every chapter: natural audio in black.
+#: One colour per audio source, used in every chapter: natural audio in grey.
 SOURCE_PALETTE = {
-    "audiocaps": "#222222",
+    "audiocaps": "#8c8c8c",
     "audioldm": "#1f77b4",
     "audioldm2": "#6baed6",
     "tango": "#d62728",
@@ -205,3 +207,26 @@ def listener_bias(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def banner(world: str, model: str, params: dict, note: str = "") -> Markdown:
+    """The box every chapter opens with: the world it ran on, the model and the parameters.
+
+    Parameters
+    ----------
+    world : str
+        What the numbers come from, for example ``"RELATE (real ratings)"`` or
+        ``"embedded simulation (not RELATE)"``.
+    model : str
+        The model whose scores the chapter shows, or ``"none"``.
+    params : dict
+        The notebook's parameters as it ran.
+    note : str
+        One more sentence, for example what is simulated.
+    """
+    shown = ", ".join(f"`{k}={v!r}`" for k, v in params.items())
+    lines = [f"> **World:** {world}  ", f"> **Model:** {model}  ", f"> **Parameters:** {shown}"]
+    if note:
+        lines[-1] += "  "
+        lines.append(f"> {note}")
+    return Markdown("\n".join(lines))

@@ -627,3 +627,50 @@ def noise_ceiling_table(
     extra = out.pop("split_half_note").fillna("")
     out["note"] = [("; ".join(t for t in (a, b) if t)) for a, b in zip(note, extra, strict=True)]
     return out
+
+
+# ----------------------------------------------------------------------------- human baseline
+def one_vs_rest(
+    ratings: pd.DataFrame,
+    score: str = "score",
+    pair: Sequence[str] = PAIR,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """One random listener of each pair against the mean of the pair's other listeners.
+
+    A human "predictor" to put beside any metric: how well does a single listener's score
+    agree with what the others said? Pairs with a single rating have no "rest" and are left
+    out (their count is in ``attrs["n_pairs_excluded"]``).
+
+    Parameters
+    ----------
+    ratings : pd.DataFrame
+        Long rating table with ``score`` and the ``pair`` columns.
+    seed : int or None
+        Which listener is drawn for each pair.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per pair with >= 2 ratings: the ``pair`` columns, ``one`` (the drawn listener's
+        score), ``rest_mean`` (mean of the others) and ``n_rest``.
+    """
+    y = _check_ratings(ratings, score, pair)
+    codes = _pair_codes(ratings, pair)
+    n_i = np.bincount(codes)
+    rng = np.random.default_rng(seed)
+    # One random rating per pair: the rating with the smallest uniform key within its pair.
+    order = np.lexsort((rng.random(len(y)), codes))
+    first = np.ones(len(y), dtype=bool)
+    first[1:] = codes[order][1:] != codes[order][:-1]
+    drawn = order[first]  # one rating index per pair code, in code order
+    keep = n_i[codes[drawn]] >= 2
+    drawn = drawn[keep]
+    c = codes[drawn]
+    sums = np.bincount(codes, weights=y)
+    out = ratings.iloc[drawn][list(pair)].reset_index(drop=True)
+    out["one"] = y[drawn]
+    out["n_rest"] = n_i[c] - 1
+    out["rest_mean"] = (sums[c] - y[drawn]) / out["n_rest"].to_numpy()
+    out.attrs["n_pairs_excluded"] = int((n_i < 2).sum())
+    return out

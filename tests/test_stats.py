@@ -431,3 +431,26 @@ def test_real_rel_mixed_model_speed(rel_ratings, categories_path, formula):
     assert table.loc["Residual var", "coef"] > table.loc["Group var", "coef"]
     # Synthetic sources are rated lower than natural AudioCaps clips.
     assert table.loc["C(source)[T.audioldm]", "ci_hi"] < 0
+
+
+def test_one_vs_rest_hand_example() -> None:
+    ratings = pd.DataFrame(
+        {
+            "wavname": ["a", "a", "a", "b", "b", "c"],
+            "text": ["t"] * 6,
+            "score": [1, 4, 7, 10, 0, 5],
+        }
+    )
+    out = stats.one_vs_rest(ratings, seed=3)
+    assert out.attrs["n_pairs_excluded"] == 1  # pair c has one rating
+    assert list(out["wavname"]) == ["a", "b"]
+    for row in out.itertuples():
+        scores = ratings.loc[ratings.wavname == row.wavname, "score"].tolist()
+        assert row.one in scores
+        rest = list(scores)
+        rest.remove(row.one)
+        assert row.rest_mean == pytest.approx(np.mean(rest))
+        assert row.n_rest == len(rest)
+    # another seed draws other listeners somewhere, never outside the pair
+    draws = {tuple(stats.one_vs_rest(ratings, seed=s)["one"]) for s in range(20)}
+    assert len(draws) > 1

@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bar: tqdm.auto warns in notebooks without ipywidgets
 
 __all__ = [
     "ChecksumError",

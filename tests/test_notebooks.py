@@ -1,0 +1,39 @@
+"""Papermill smoke runs of every book notebook, with small parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from humanclap import notebooks as nbrun
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = {
+    "01_human_ratings": {"n_boot": 20, "n_splits": 5, "seed": 1},
+}
+
+
+def test_every_book_notebook_has_smoke_parameters() -> None:
+    assert sorted(nbrun.book_notebooks(ROOT / "_toc.yml")) == sorted(SMOKE)
+
+
+def test_source_notebooks_are_stripped() -> None:
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path
+        nbrun.declared_parameters(path)  # raises without a parameters cell
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", sorted(SMOKE))
+def test_notebook_runs(name: str, tmp_path: Path, relate_dir, categories_path) -> None:
+    params = dict(SMOKE[name])
+    if "relate_dir" in nbrun.declared_parameters(ROOT / "notebooks" / f"{name}.ipynb"):
+        params.update(relate_dir=str(relate_dir), categories_path=str(categories_path))
+    out = nbrun.run_notebook(
+        ROOT / "notebooks" / f"{name}.ipynb", tmp_path / f"{name}.ipynb", params
+    )
+    text = out.read_text()
+    assert "World:" in text and "Takeaway" in text
