@@ -1,0 +1,215 @@
+"""CLAP models behind one interface (:class:`ClapModel`), loaded by spec with :func:`load`.
+
+Specs
+-----
+``"tiny"``
+    The tiny CLAP pre-trained on the embedded synthetic world (trained on first use, then
+    cached; ``load("tiny", world=root)`` names another world). See :mod:`humanclap.models.tiny`.
+``"tiny:random"`` / ``"tiny:random:<seed>"``
+    The same architecture, untrained, initialised deterministically from ``seed`` (default 0,
+    or ``load("tiny:random", seed=3)``).
+a path (``str`` or :class:`~pathlib.Path`) to a file written by :meth:`ClapModel.save`
+    Any backend: the saved ``spec`` says which one rebuilds it.
+
+Backends register themselves in :data:`BACKENDS` with :func:`register_backend` (prefix, the spec
+forms shown in error messages, a builder, and a lazy accessor for the model class used to
+rebuild checkpoints). Heavy dependencies are imported only when a backend is used, so
+``"laion:<checkpoint>"`` and ``"hf:<model id>"`` can be added without touching :func:`load`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from humanclap.models.base import ClapModel, pad_or_crop, retrieval_at_k, stable_hash
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "ClapModel",
+    "load",
+    "load_checkpoint",
+    "pad_or_crop",
+    "register_backend",
+    "retrieval_at_k",
+    "stable_hash",
+    "valid_spec_forms",
+]
+
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One model family.
+
+    Attributes
+    ----------
+    prefix : str
+        The part of a spec before the first ``:`` (``"tiny"``, ``"laion"``, ``"hf"``).
+    forms : tuple of str
+        Spec forms with a short description, listed when a spec is not understood.
+    build : callable ``(spec: str, **kwargs) -> ClapModel``
+        Make the model a spec names (on CPU; :func:`load` moves it).
+    model_class : callable ``() -> type[ClapModel]``
+        Return the class whose :meth:`ClapModel.from_checkpoint` rebuilds saved models (a
+        function, so the backend's module is imported only when needed).
+    """
+
+    prefix: str
+    forms: tuple[str, ...]
+    build: Callable[..., ClapModel]
+    model_class: Callable[[], type[ClapModel]]
+
+
+#: Registered backends by spec prefix.
+BACKENDS: dict[str, Backend] = {}
+
+
+def register_backend(
+    prefix: str,
+    forms: tuple[str, ...] | list[str],
+    build: Callable[..., ClapModel],
+    model_class: Callable[[], type[ClapModel]],
+    *,
+    replace: bool = False,
+) -> Backend:
+    """Add a backend to :data:`BACKENDS` (``replace=True`` to overwrite an existing prefix)."""
+    if not prefix or ":" in prefix:
+        raise ValueError(f"prefix: expected a non-empty name without ':', got {prefix!r}")
+    if prefix in BACKENDS and not replace:
+        raise ValueError(f"prefix: backend {prefix!r} is already registered")
+    backend = Backend(prefix, tuple(forms), build, model_class)
+    BACKENDS[prefix] = backend
+    return backend
+
+
+def valid_spec_forms() -> list[str]:
+    """All spec forms understood by :func:`load`, for messages."""
+    forms = [form for backend in BACKENDS.values() for form in backend.forms]
+    forms.append("<path to a file written by ClapModel.save> (any backend)")
+    return forms
+
+
+def _unknown_spec(spec: object, why: str) -> ValueError:
+    listing = "\n  ".join(valid_spec_forms())
+    return ValueError(f"spec {spec!r}: {why}. Valid forms:\n  {listing}")
+
+
+def _looks_like_path(spec: str | os.PathLike) -> bool:
+    if isinstance(spec, os.PathLike):
+        return True
+    return (
+        spec.lower().endswith(_CHECKPOINT_SUFFIXES)
+        or os.sep in spec
+        or (os.altsep is not None and os.altsep in spec)
+        or Path(spec).is_file()
+    )
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> ClapModel:
+    """Rebuild a model saved with :meth:`ClapModel.save`, dispatching on its ``spec``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path}: not a readable model checkpoint ({err})") from err
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in ("spec", "config", "state_dict")):
+        keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise ValueError(f"{path}: expected a dict with 'spec', 'config', 'state_dict'; got {keys}")
+    spec = ckpt["spec"]
+    prefix = str(spec).split(":", 1)[0]
+    if prefix not in BACKENDS:
+        raise ValueError(
+            f"{path}: saved spec {spec!r} names no registered backend (known: {sorted(BACKENDS)})"
+        )
+    cls = BACKENDS[prefix].model_class()
+    try:
+        model = cls.from_checkpoint(spec, ckpt["config"], ckpt["state_dict"])
+    except (RuntimeError, ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"{path}: cannot rebuild the {prefix!r} model ({err})") from err
+    return model.to(device).eval()
+
+
+def load(spec: str | os.PathLike, device: str | torch.device = "cpu", **kwargs: Any) -> ClapModel:
+    """Load a CLAP model by spec (see the module doc for the forms), in eval mode on ``device``.
+
+    Parameters
+    ----------
+    spec : str or path-like
+        ``"tiny"``, ``"tiny:random"``, ``"tiny:random:<seed>"``, or a saved model file.
+    device : str or torch.device
+    **kwargs
+        Passed to the backend's builder, e.g. ``world=`` / ``cache_dir=`` / ``progress=`` for
+        ``"tiny"`` and ``seed=`` / ``config=`` for ``"tiny:random"``.
+
+    Raises
+    ------
+    ValueError
+        The spec is not understood (the message lists the valid forms).
+    FileNotFoundError
+        The spec is a path and the file does not exist.
+    """
+    if isinstance(spec, os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
+        if kwargs:
+            raise TypeError(f"load({spec!r}): a saved model takes no options, got {sorted(kwargs)}")
+        return load_checkpoint(spec, device)
+    if not isinstance(spec, str) or not spec:
+        raise _unknown_spec(spec, "expected a non-empty string or a path")
+    prefix = spec.split(":", 1)[0]
+    if prefix not in BACKENDS:
+        raise _unknown_spec(spec, f"unknown backend {prefix!r}")
+    model = BACKENDS[prefix].build(spec, **kwargs)
+    return model.to(device).eval()
+
+
+# ----------------------------------------------------------------------------- tiny backend
+def _tiny_class() -> type[ClapModel]:
+    from humanclap.models.tiny import TinyClap
+
+    return TinyClap
+
+
+def _build_tiny(spec: str, **kwargs: Any) -> ClapModel:
+    from dataclasses import replace
+
+    from humanclap.models import tiny
+
+    parts = spec.split(":")
+    if parts == ["tiny"]:
+        return tiny.load_pretrained(**kwargs)
+    if len(parts) in (2, 3) and parts[1] == "random":
+        config = kwargs.pop("config", None) or tiny.TinyConfig()
+        seed = kwargs.pop("seed", None)
+        if len(parts) == 3:
+            if seed is not None:
+                raise TypeError(f"spec {spec!r} already gives a seed; do not pass seed=")
+            try:
+                seed = int(parts[2])
+            except ValueError:
+                raise _unknown_spec(spec, f"seed {parts[2]!r} is not an integer") from None
+        if kwargs:
+            raise TypeError(f"load({spec!r}): unexpected option(s) {sorted(kwargs)}")
+        if seed is not None:
+            config = replace(config, init_seed=int(seed))
+        return tiny.TinyClap(config, spec=spec)
+    raise _unknown_spec(spec, "not a tiny form")
+
+
+register_backend(
+    "tiny",
+    (
+        "'tiny': the tiny CLAP pre-trained on the embedded synthetic world (cached; world=...)",
+        "'tiny:random' or 'tiny:random:<seed>': the tiny architecture, untrained",
+    ),
+    _build_tiny,
+    _tiny_class,
+)

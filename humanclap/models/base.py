@@ -1,0 +1,342 @@
+"""The interface every CLAP backend implements, plus retrieval metrics.
+
+A backend (the tiny CLAP here; LAION-CLAP and transformers' ``ClapModel`` later) subclasses
+:class:`ClapModel` and provides
+
+- the attributes ``sample_rate``, ``max_seconds``, ``embed_dim`` and ``spec``;
+- :meth:`ClapModel.embed_audio` and :meth:`ClapModel.embed_text` (L2-normalised, differentiable);
+- :attr:`ClapModel.logit_scale` (the exp'd temperature, from a learnable log-parameter);
+- :attr:`ClapModel.config` (a dict of primitives that rebuilds the architecture) and the
+  class method :meth:`ClapModel.from_config`;
+- :meth:`ClapModel.tower_blocks` (each encoder's blocks, input side first) and
+  :meth:`ClapModel.head_parameters` (projections and logit scale), from which the base class
+  derives :meth:`ClapModel.trainable_parameters`.
+
+The base class supplies :attr:`ClapModel.fingerprint` (a hash of backend, architecture config
+and weights, a cache key for embeddings) and :meth:`ClapModel.save` (an atomic checkpoint that
+``torch.load(path, weights_only=True)`` reads; :func:`humanclap.models.load` reads it back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "ClapModel",
+    "atomic_torch_save",
+    "pad_or_crop",
+    "retrieval_at_k",
+    "stable_hash",
+]
+
+#: Keys of a saved checkpoint (all values are tensors or primitive types).
+CHECKPOINT_KEYS: tuple[str, ...] = ("spec", "config", "state_dict")
+
+
+def stable_hash(obj: Any, length: int = 16) -> str:
+    """Hex sha256 (first ``length`` characters) of a JSON-serialisable object (sorted keys)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save(obj)`` to a temporary file beside ``path``, then :func:`os.replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as handle:
+            torch.save(obj, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def pad_or_crop(wave: Tensor, num_samples: int, mode: str = "repeat", offset: int = 0) -> Tensor:
+    """Bring one clip to exactly ``num_samples`` samples.
+
+    Parameters
+    ----------
+    wave : Tensor, shape (T,)
+    num_samples : int
+    mode : {"repeat", "zero"}
+        How a short clip is filled: ``"repeat"`` tiles the clip (as LAION-CLAP's "repeatpad"
+        does, minus its final zero padding), ``"zero"`` appends zeros. An empty clip gives zeros.
+    offset : int
+        Where a long clip is cropped: samples ``offset .. offset + num_samples`` (clipped to the
+        end). 0 = the first ``num_samples`` samples.
+
+    Returns
+    -------
+    Tensor, shape (num_samples,)
+    """
+    if wave.ndim != 1:
+        raise ValueError(f"wave: expected shape (T,), got {tuple(wave.shape)}")
+    length = wave.shape[0]
+    if length >= num_samples:
+        start = max(0, min(int(offset), length - num_samples))
+        return wave[start : start + num_samples]
+    if length == 0 or mode == "zero":
+        return torch.cat([wave, wave.new_zeros(num_samples - length)])
+    if mode != "repeat":
+        raise ValueError(f"mode: expected 'repeat' or 'zero', got {mode!r}")
+    reps = -(-num_samples // length)
+    return wave.repeat(reps)[:num_samples]
+
+
+def _parse_trainable(trainable: str) -> int | None:
+    """``"all"`` -> None, ``"projections"`` -> 0, ``"last:<n>"`` -> n."""
+    if trainable == "all":
+        return None
+    if trainable == "projections":
+        return 0
+    if isinstance(trainable, str) and trainable.startswith("last:"):
+        try:
+            n = int(trainable[len("last:") :])
+        except ValueError:
+            n = -1
+        if n >= 0:
+            return n
+    raise ValueError(
+        f"trainable: expected 'all', 'projections' or 'last:<n>' (n >= 0), got {trainable!r}"
+    )
+
+
+class ClapModel(nn.Module, ABC):
+    """A CLAP dual encoder: audio and text into one L2-normalised embedding space.
+
+    Attributes
+    ----------
+    backend : str (class attribute)
+        The spec prefix of the backend (``"tiny"``, later ``"laion"``, ``"hf"``).
+    spec : str
+        How the model was obtained (e.g. ``"tiny"``, ``"tiny:random"``); kept by
+        :meth:`save` so :func:`humanclap.models.load` can dispatch on it.
+    sample_rate : int
+        Rate (Hz) of the waveforms :meth:`embed_audio` expects.
+    max_seconds : float
+        Length each clip is padded or cropped to (how: see the backend).
+    embed_dim : int
+        ``D``, the size of the shared embedding space.
+    """
+
+    backend: ClassVar[str] = ""
+    spec: str
+    sample_rate: int
+    max_seconds: float
+    embed_dim: int
+
+    def __init__(self, spec: str) -> None:
+        super().__init__()
+        self.spec = spec
+        self._fingerprint_cache: tuple[tuple, str] | None = None
+
+    # ------------------------------------------------------------------ to implement
+    @abstractmethod
+    def embed_audio(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
+        """Embed waveforms.
+
+        Parameters
+        ----------
+        audio : Tensor, shape (B, T), float32, at :attr:`sample_rate`; or a sequence of B
+            tensors of shape (T_i,) when the clips differ in length (a (B, T) tensor is taken as
+            B clips of T samples each: do not zero-pad a batch yourself).
+
+        Returns
+        -------
+        Tensor, shape (B, D), L2-normalised rows. Differentiable (no ``inference_mode``
+        inside); wrap calls in ``torch.no_grad()`` when only evaluating.
+        """
+
+    @abstractmethod
+    def embed_text(self, texts: Sequence[str]) -> Tensor:
+        """Embed captions: a list of B strings -> Tensor (B, D), L2-normalised, differentiable."""
+
+    @property
+    @abstractmethod
+    def logit_scale(self) -> Tensor:
+        """Scalar tensor ``s = exp(log_s)`` multiplying cosines into logits (CLIP/CLAP style)."""
+
+    @property
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """Primitive-typed dict that :meth:`from_config` turns back into the architecture.
+
+        Must contain ``"arch"`` (everything the embeddings depend on besides the weights); may
+        contain ``"provenance"`` (how the weights were made; not part of the fingerprint).
+        """
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, spec: str, config: dict[str, Any]) -> ClapModel:
+        """Build an (untrained) model with the architecture in ``config``."""
+
+    @abstractmethod
+    def tower_blocks(self) -> dict[str, list[nn.Module]]:
+        """Each encoder's blocks, input side first, e.g. ``{"audio": [...], "text": [...]}``.
+
+        ``trainable_parameters("last:<n>")`` unfreezes the last ``n`` of each list.
+        """
+
+    @abstractmethod
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the projection heads and the logit scale (always trainable)."""
+
+    # ------------------------------------------------------------------ provided
+    @classmethod
+    def from_checkpoint(
+        cls, spec: str, config: dict[str, Any], state_dict: dict[str, Tensor]
+    ) -> ClapModel:
+        """Rebuild a saved model: :meth:`from_config` then a strict ``load_state_dict``."""
+        model = cls.from_config(spec, config)
+        model.load_state_dict(state_dict, strict=True)
+        return model
+
+    def trainable_parameters(self, trainable: str = "all") -> list[nn.Parameter]:
+        """Choose what fine-tuning updates; sets ``requires_grad`` on every parameter.
+
+        Parameters
+        ----------
+        trainable : {"all", "projections", "last:<n>"}
+            ``"all"``: every parameter. ``"projections"``: the projection heads and the logit
+            scale (:meth:`head_parameters`). ``"last:<n>"``: those plus the last ``n`` blocks of
+            each encoder tower (:meth:`tower_blocks`; a tower with fewer than ``n`` blocks is
+            unfrozen entirely). ``"last:0"`` equals ``"projections"``.
+
+        Returns
+        -------
+        list of Parameter
+            The parameters left with ``requires_grad=True``, in ``self.parameters()`` order.
+        """
+        n = _parse_trainable(trainable)
+        if n is None:
+            chosen = {id(p) for p in self.parameters()}
+        else:
+            chosen = {id(p) for p in self.head_parameters()}
+            for blocks in self.tower_blocks().values():
+                for block in blocks[len(blocks) - min(n, len(blocks)) :]:
+                    chosen.update(id(p) for p in block.parameters())
+        out = []
+        for p in self.parameters():
+            p.requires_grad_(id(p) in chosen)
+            if id(p) in chosen:
+                out.append(p)
+        return out
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the first parameter (CPU for a model without parameters)."""
+        first = next(self.parameters(), None)
+        return first.device if first is not None else torch.device("cpu")
+
+    def weights_digest(self) -> str:
+        """sha256 over the ``state_dict`` (names, dtypes, shapes, bytes), hex."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.state_dict().items()):
+            t = tensor.detach().to("cpu").contiguous()
+            digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+            t = t.reshape(-1)
+            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        return digest.hexdigest()
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable 16-hex-digit id of (backend, ``config["arch"]``, weights).
+
+        Two models give the same fingerprint iff they compute the same embeddings (same
+        architecture and bit-identical weights), wherever they run. Recomputed when any tensor
+        in the ``state_dict`` changes (tracked through torch's in-place version counters, so an
+        optimiser step or ``load_state_dict`` invalidates it).
+        """
+        state = self.state_dict()
+        key = tuple(
+            (name, t.data_ptr(), getattr(t, "_version", None), t.dtype, tuple(t.shape))
+            for name, t in sorted(state.items())
+        )
+        if self._fingerprint_cache is not None and self._fingerprint_cache[0] == key:
+            return self._fingerprint_cache[1]
+        value = stable_hash(
+            {"backend": self.backend, "arch": self.config["arch"], "weights": self.weights_digest()}
+        )
+        self._fingerprint_cache = (key, value)
+        return value
+
+    def checkpoint(self) -> dict[str, Any]:
+        """``{"spec", "config", "state_dict"}`` with CPU tensors and primitive types only."""
+        return {
+            "spec": self.spec,
+            "config": self.config,
+            "state_dict": {k: v.detach().to("cpu").clone() for k, v in self.state_dict().items()},
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`checkpoint` to ``path`` atomically; readable with ``weights_only=True``."""
+        return atomic_torch_save(self.checkpoint(), path)
+
+    def extra_repr(self) -> str:
+        return (
+            f"spec={self.spec!r}, sample_rate={self.sample_rate}, "
+            f"max_seconds={self.max_seconds}, embed_dim={self.embed_dim}"
+        )
+
+
+# ----------------------------------------------------------------------------- retrieval
+def retrieval_at_k(
+    audio_emb: Tensor, text_emb: Tensor, ks: Sequence[int] = (1, 5)
+) -> dict[str, float]:
+    """Cross-modal retrieval recall@k of N matching pairs (row i of each is pair i).
+
+    For text ``i`` the audios are ranked by cosine; the hit counts when fewer than ``k`` audios
+    score *strictly* higher than audio ``i`` (so exact ties, e.g. duplicated captions or clips,
+    do not count against a pair). Likewise audio -> text.
+
+    Parameters
+    ----------
+    audio_emb, text_emb : Tensor, shape (N, D)
+    ks : sequence of int
+        Cut-offs, each >= 1.
+
+    Returns
+    -------
+    dict
+        ``"n"``: N; for each k: ``"text_to_audio@k"``, ``"audio_to_text@k"`` (fractions in
+        [0, 1]) and ``"chance@k"`` = min(k, N) / N, the expected recall of a random ranking.
+    """
+    if audio_emb.ndim != 2 or audio_emb.shape != text_emb.shape:
+        raise ValueError(
+            f"audio_emb/text_emb: expected two (N, D) tensors of one shape, got "
+            f"{tuple(audio_emb.shape)} and {tuple(text_emb.shape)}"
+        )
+    n = audio_emb.shape[0]
+    if n == 0:
+        raise ValueError("audio_emb/text_emb: no pairs (N = 0)")
+    bad_ks = [k for k in ks if int(k) != k or k < 1]
+    if bad_ks:
+        raise ValueError(f"ks: cut-offs must be integers >= 1, got {bad_ks}")
+    with torch.no_grad():
+        a = torch.nn.functional.normalize(audio_emb.detach().double(), dim=-1)
+        t = torch.nn.functional.normalize(text_emb.detach().double(), dim=-1)
+        sim = a @ t.T  # (N audios, N texts)
+        diag = sim.diagonal()
+        # rank of the true item: how many others score strictly higher
+        rank_t2a = (sim > diag[None, :]).sum(dim=0)  # per text, over audios (column)
+        rank_a2t = (sim > diag[:, None]).sum(dim=1)  # per audio, over texts (row)
+    out: dict[str, float] = {"n": n}
+    for k in ks:
+        k = int(k)
+        out[f"text_to_audio@{k}"] = float((rank_t2a < k).double().mean())
+        out[f"audio_to_text@{k}"] = float((rank_a2t < k).double().mean())
+        out[f"chance@{k}"] = min(k, n) / n
+    return out
