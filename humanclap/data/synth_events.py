@@ -27,6 +27,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
+from humanclap.data.categories import CATEGORY_IDS
+
 __all__ = [
     "CATEGORIES",
     "CATEGORY_ORDER",
@@ -41,16 +43,8 @@ __all__ = [
 
 SAMPLE_RATE = 16000
 
-# AudioSet ontology top-level categories, in ontology order.
-CATEGORIES: dict[str, str] = {
-    "/m/0dgw9r": "Human sounds",
-    "/m/0jbk": "Animal",
-    "/m/04rlf": "Music",
-    "/m/059j3w": "Natural sounds",
-    "/t/dd00041": "Sounds of things",
-    "/t/dd00098": "Source-ambiguous sounds",
-    "/t/dd00123": "Channel, environment and background",
-}
+# AudioSet ontology top-level categories, in ontology order (one table, in categories.py).
+CATEGORIES: dict[str, str] = CATEGORY_IDS
 CATEGORY_ORDER: tuple[str, ...] = tuple(CATEGORIES)
 
 HUMAN, ANIMAL, MUSIC, NATURAL, THINGS, AMBIGUOUS, CHANNEL = CATEGORY_ORDER
