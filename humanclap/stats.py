@@ -674,3 +674,262 @@ def one_vs_rest(
     out["rest_mean"] = (sums[c] - y[drawn]) / out["n_rest"].to_numpy()
     out.attrs["n_pairs_excluded"] = int((n_i < 2).sum())
     return out
+
+
+# ----------------------------------------------------------------------------- model vs humans
+def calibrated_residuals(
+    ratings: pd.DataFrame,
+    pair_scores: pd.DataFrame,
+    pred: str = "clapscore",
+    score: str = "score",
+    pair: Sequence[str] = PAIR,
+) -> pd.DataFrame:
+    """Each rating minus what a linear calibration of the model's pair score predicts.
+
+    The model's score (a cosine) is mapped onto the rating scale by the least-squares line
+    ``score ~ a + b * pred`` fitted over all ratings; the residual ``score - (a + b * pred)``
+    is then in rating points. A positive mean residual in a group means listeners rate its
+    pairs higher than the model predicts (the model under-rates the group); negative, the
+    model over-rates it.
+
+    Parameters
+    ----------
+    ratings : pd.DataFrame
+        Long rating table (one row per rating) with ``score`` and the ``pair`` columns.
+    pair_scores : pd.DataFrame
+        One row per pair with the ``pair`` columns and ``pred`` (finite).
+    pred, score : str
+        Column names.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``ratings`` (same rows, same order) with ``pred``, ``fitted`` and ``residual`` added;
+        ``attrs["intercept"]``, ``attrs["slope"]``.
+
+    Raises
+    ------
+    ValueError
+        A rated pair has no score in ``pair_scores`` (the message lists some), a pair has two
+        scores, or a score is not finite.
+    """
+    y = _check_ratings(ratings, score, pair)
+    pair = list(pair)
+    missing = [c for c in [*pair, pred] if c not in pair_scores.columns]
+    if missing:
+        raise ValueError(f"pair_scores: missing column(s) {missing}")
+    p = pd.to_numeric(pair_scores[pred], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(p).all():
+        rows = list(pair_scores.index[~np.isfinite(p)][:10])
+        raise ValueError(f"pair_scores[{pred!r}]: non-finite value(s), rows {rows}")
+    if pair_scores.duplicated(pair).any():
+        dup = pair_scores[pair_scores.duplicated(pair, keep=False)][pair].head(3)
+        raise ValueError(f"pair_scores: a pair occurs twice, e.g. {dup.to_dict('records')}")
+    right = pair_scores[[*pair, pred]]
+    merged = ratings.drop(columns=[pred], errors="ignore").merge(
+        right, on=pair, how="left", validate="many_to_one"
+    )
+    merged.index = ratings.index
+    unscored = merged[pred].isna().to_numpy()
+    if unscored.any():
+        examples = merged.loc[unscored, pair].drop_duplicates().head(3).to_dict("records")
+        raise ValueError(
+            f"pair_scores: {unscored.sum()} rating(s) of {len(merged.loc[unscored, pair].drop_duplicates())} "
+            f"pair(s) have no {pred!r}, e.g. {examples}"
+        )
+    x = merged[pred].to_numpy(dtype=float)
+    if np.ptp(x) == 0:
+        raise ValueError(f"pair_scores[{pred!r}]: constant; no calibration line exists")
+    slope, intercept = np.polyfit(x, y, 1)
+    merged["fitted"] = intercept + slope * x
+    merged["residual"] = y - merged["fitted"].to_numpy()
+    merged.attrs = {**ratings.attrs, "intercept": float(intercept), "slope": float(slope)}
+    return merged
+
+
+def cell_model(
+    ratings: pd.DataFrame,
+    cells: Sequence[str] = ("source", "category"),
+    response: str = "residual",
+    group: str = "listener_id",
+    min_n: int = 20,
+    ci: float = 0.95,
+    **fit_kw,
+) -> pd.DataFrame:
+    """Mean ``response`` of each cell (e.g. source x category), with a listener random effect.
+
+    Fits ``response ~ 0 + C(cell)`` by :func:`mixed_model` (random intercept per ``group``): the
+    cell-means coding of the full interaction ``C(source) * C(category)``, which stays
+    estimable when some combinations are rare or absent. Each coefficient is the cell's mean
+    response adjusted for who rated it; its Wald test is against 0 (no disagreement).
+
+    Parameters
+    ----------
+    ratings : pd.DataFrame
+        One row per rating with ``response``, ``group`` and the ``cells`` columns.
+    cells : sequence of str
+        Columns whose combinations form the cells.
+    min_n : int
+        Cells with fewer ratings are not fitted; they are kept in the output with NaN
+        estimates and a ``note`` (nothing is dropped silently).
+    ci : float
+        Level of the Wald intervals.
+    **fit_kw
+        Passed to :func:`mixed_model`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per cell: the ``cells`` columns, ``n`` (ratings), ``n_pairs`` (when the pair
+        columns are present), ``coef``, ``se``, ``ci_lo``, ``ci_hi``, ``p``, ``note``;
+        ``attrs["result"]`` holds the statsmodels result and ``attrs["group_share"]`` the
+        listeners' share of the residual variance.
+    """
+    cells = list(cells)
+    _check_ratings(ratings, response, [*cells, group])
+    if min_n < 1:
+        raise ValueError(f"min_n: expected >= 1, got {min_n}")
+    labels = ratings[cells].astype(str).agg(" | ".join, axis=1)
+    counts = labels.value_counts()
+    fitted_cells = counts.index[counts >= min_n]
+    if len(fitted_cells) == 0:
+        raise ValueError(f"cell_model: no cell has >= {min_n} ratings (largest: {counts.max()})")
+    keep = labels.isin(fitted_cells).to_numpy()
+    data = pd.DataFrame(
+        {"y": ratings[response].to_numpy(dtype=float)[keep], "cell": labels[keep].to_numpy()}
+    )
+    data[group] = ratings[group].to_numpy()[keep]
+    result = mixed_model(data, formula="y ~ 0 + C(cell)", group=group, **fit_kw)
+    table = mixed_model_table(result, ci=ci)
+    fixed = table[table["kind"] == "fixed"]
+    by_label = {name[len("C(cell)[") : -1]: row for name, row in fixed.iterrows()}
+    rows = []
+    has_pairs = all(c in ratings.columns for c in PAIR)
+    for key, sub in ratings.groupby(cells, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        label = " | ".join(str(k) for k in key)
+        row = dict(zip(cells, key, strict=True))
+        row["n"] = len(sub)
+        if has_pairs:
+            row["n_pairs"] = len(sub.drop_duplicates(list(PAIR)))
+        est = by_label.get(label)
+        if est is None:
+            row.update(coef=np.nan, se=np.nan, ci_lo=np.nan, ci_hi=np.nan, p=np.nan)
+            row["note"] = f"n < min_n ({len(sub)} < {min_n}); not fitted"
+        else:
+            row.update({k: float(est[k]) for k in ("coef", "se", "ci_lo", "ci_hi", "p")})
+            row["note"] = ""
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs = {
+        "result": result,
+        "group_share": float(table.loc["Group share", "coef"]),
+        "converged": bool(result.converged),
+    }
+    return out
+
+
+def standardized_effects(
+    df: pd.DataFrame,
+    cols: Sequence[str],
+    conditions: dict[str, np.ndarray | pd.Series],
+    baseline: np.ndarray | pd.Series,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """How far each condition moves each score, in standard deviations, against a baseline.
+
+    Each column of ``cols`` is standardised over all rows of ``df`` (z = (x - mean) / sd), so
+    effects of different scores (a human rating, a model's cosine) are comparable. The
+    effect of a condition on a score is ``mean z | condition - mean z | baseline``; its
+    percentile-bootstrap interval resamples the condition's rows and the baseline's rows
+    independently (the same resamples for every column, so ratios are paired).
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        One row per item (e.g. pair).
+    cols : sequence of str
+        Numeric columns (finite).
+    conditions : dict of name -> bool mask, shape (len(df),)
+        Rows in each condition (conditions may overlap).
+    baseline : bool mask, shape (len(df),)
+        Reference rows (e.g. faithful renders).
+    n_boot, ci, seed :
+        Bootstrap resamples, interval level and seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per condition and column: ``condition``, ``col``, ``n``, ``effect``, ``lo``,
+        ``hi``; conditions with fewer than 2 rows get NaN and a ``note``.
+    """
+    cols = list(cols)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"df: missing column(s) {missing}")
+    z = {}
+    for c in cols:
+        x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(x).all():
+            raise ValueError(
+                f"df[{c!r}]: non-finite value(s), rows {list(df.index[~np.isfinite(x)][:10])}"
+            )
+        sd = x.std(ddof=1)
+        if not sd > 0:
+            raise ValueError(f"df[{c!r}]: constant; cannot standardise")
+        z[c] = (x - x.mean()) / sd
+
+    def mask_of(name: str, m) -> np.ndarray:
+        m = np.asarray(m, dtype=bool)
+        if m.shape != (len(df),):
+            raise ValueError(f"{name}: expected a mask of shape ({len(df)},), got {m.shape}")
+        return m
+
+    base = np.flatnonzero(mask_of("baseline", baseline))
+    if len(base) < 2:
+        raise ValueError(f"baseline: {len(base)} row(s); need at least 2")
+    if int(n_boot) != n_boot or n_boot < 1:
+        raise ValueError(f"n_boot: expected a positive integer, got {n_boot!r}")
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci: expected a level in (0, 1), got {ci!r}")
+    rng = np.random.default_rng(seed)
+    alpha = (1.0 - ci) / 2.0
+    rows = []
+    for name, m in conditions.items():
+        idx = np.flatnonzero(mask_of(f"conditions[{name!r}]", m))
+        if len(idx) < 2:
+            for c in cols:
+                rows.append(
+                    dict(
+                        condition=name,
+                        col=c,
+                        n=len(idx),
+                        effect=np.nan,
+                        lo=np.nan,
+                        hi=np.nan,
+                        note=f"{len(idx)} row(s)",
+                    )
+                )
+            continue
+        bi = idx[rng.integers(0, len(idx), size=(n_boot, len(idx)))]
+        bb = base[rng.integers(0, len(base), size=(n_boot, len(base)))]
+        for c in cols:
+            zc = z[c]
+            boot = zc[bi].mean(axis=1) - zc[bb].mean(axis=1)
+            lo, hi = np.quantile(boot, [alpha, 1.0 - alpha])
+            rows.append(
+                dict(
+                    condition=name,
+                    col=c,
+                    n=len(idx),
+                    effect=float(zc[idx].mean() - zc[base].mean()),
+                    lo=float(lo),
+                    hi=float(hi),
+                    note="",
+                )
+            )
+    out = pd.DataFrame(rows, columns=["condition", "col", "n", "effect", "lo", "hi", "note"])
+    out.attrs["n_baseline"] = len(base)
+    return out

@@ -551,3 +551,16 @@ def test_load_relate_reads_the_world(world: Path) -> None:
     assert len(df) == (rel_raw["in RELATE dataset"] != "excluded").sum()
     full = relate.load_relate(world, aspect="REL", screened=False)
     assert len(full) == len(rel_raw)
+
+
+def test_failure_masks() -> None:
+    failures = pd.Series(["none", "drop:dog;swap", "extra:wind", "anchor", "sub:a>b"])
+    masks, faithful = S.failure_masks(failures)
+    assert list(faithful) == [True, False, False, False, False]
+    assert list(masks["drop"]) == [False, True, False, False, False]
+    assert list(masks["swap"]) == [False, True, False, False, False]
+    assert list(masks["extra"]) == [False, False, True, False, False]
+    assert list(masks["sub"]) == [False, False, False, False, True]
+    assert set(masks) == set(S.FAILURE_KINDS)
+    with pytest.raises(ValueError, match="row 1"):
+        S.failure_masks(pd.Series(["none", "melt:x"]))

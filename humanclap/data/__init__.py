@@ -4,9 +4,11 @@
 - :mod:`humanclap.data.categories` -- AudioSet top-level categories per AudioCaps clip.
 - :mod:`humanclap.data.download` -- atomic, checksummed, time-limited downloads.
 - :mod:`humanclap.data.synthetic` -- a synthetic world in RELATE's layout (when present).
+- :mod:`humanclap.data.datasets` -- which of them a chapter runs on (``dataset="auto"``).
 """
 
 from humanclap.data.categories import CATEGORY_NAMES, load_categories
+from humanclap.data.datasets import Dataset, resolve_dataset
 from humanclap.data.download import ChecksumError, DownloadError, download, sha256_file
 from humanclap.data.relate import (
     ASPECTS,
@@ -26,6 +28,7 @@ __all__ = [
     "SOURCES",
     "SPLITS",
     "ChecksumError",
+    "Dataset",
     "DownloadError",
     "RelateDataError",
     "download",
@@ -33,6 +36,7 @@ __all__ = [
     "load_categories",
     "load_relate",
     "pair_table",
+    "resolve_dataset",
     "resolve_relate_root",
     "screening_summary",
     "sha256_file",

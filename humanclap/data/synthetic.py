@@ -136,7 +136,9 @@ __all__ = [
     "TRUTH_COLUMNS",
     "SystemProfile",
     "default_params",
+    "FAILURE_KINDS",
     "ensure_world",
+    "failure_masks",
     "generate",
     "load_audio",
     "load_listeners",
@@ -1428,6 +1430,42 @@ def load_truth(root: str | os.PathLike) -> pd.DataFrame:
         raise ValueError(f"{path}: missing column(s) {missing}")
     df["anchor"] = df["anchor"].astype(str).str.lower().map({"true": True, "false": False})
     return df
+
+
+#: The failure kinds of ``truth.csv``'s ``failures`` column, in the order the book shows them.
+FAILURE_KINDS: tuple[str, ...] = ("drop", "sub", "swap", "count", "extra", "unrelated")
+
+
+def failure_masks(failures: pd.Series) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Which pairs carry each failure kind, and which are faithful.
+
+    Parameters
+    ----------
+    failures : pd.Series of str, shape (n,)
+        The ``failures`` column of :func:`load_truth` (``"none"``, ``"anchor"`` or a
+        ``;``-list such as ``"drop:dog_bark;swap"``).
+
+    Returns
+    -------
+    (dict of kind -> bool array (n,), bool array (n,))
+        One mask per kind of :data:`FAILURE_KINDS` (a pair with two failures is in both), and
+        the mask of faithful pairs (``"none"``).
+
+    Raises
+    ------
+    ValueError
+        A value holds a token of no known kind (the message names the row).
+    """
+    values = failures.astype(str)
+    tokens = values.str.split(";")
+    known = {*FAILURE_KINDS, "none", "anchor"}
+    for idx, items in tokens.items():
+        bad = [t for t in items if t.split(":", 1)[0] not in known]
+        if bad:
+            raise ValueError(f"failures: row {idx} has unknown failure token(s) {bad}")
+    kinds = tokens.map(lambda items: {t.split(":", 1)[0] for t in items})
+    masks = {k: kinds.map(lambda s, k=k: k in s).to_numpy(dtype=bool) for k in FAILURE_KINDS}
+    return masks, (values == "none").to_numpy()
 
 
 def load_listeners(root: str | os.PathLike) -> pd.DataFrame:

@@ -1,0 +1,261 @@
+"""Which data a chapter runs on: RELATE (real ratings, and audio where present) or the world.
+
+Every notebook takes ``dataset="auto"``; :func:`resolve_dataset` turns that into a
+:class:`Dataset`, which knows where the ratings and the audio are and how to say so in the
+chapter's banner.
+
+Values of ``dataset``
+---------------------
+``"auto"``
+    RELATE when what the chapter needs is there: the ratings (chapter 1) or the ratings *and*
+    the audio (chapters that embed audio); otherwise the embedded synthetic world
+    (:mod:`humanclap.data.synthetic`). The banner states which one was chosen and why.
+``"relate"``
+    RELATE, or an error saying what is missing and where to put it.
+``"synthetic"``
+    The embedded world (generated on first use, then cached).
+a folder
+    Any folder in RELATE's layout (``scores/REL.csv``, the audio under
+    ``<source>/<split>/<id>.wav``): a world written by :func:`humanclap.data.synthetic.generate`
+    (recognised by its ``world.json``) or one's own data in RELATE's format.
+
+Where RELATE's audio is looked for
+----------------------------------
+The audio (``RELATE_wave.zip``, about 1.7 GB, published separately by RELATE's authors) must be
+unpacked so that each ``wavname`` of ``scores/REL.csv`` (``/audiocaps/train/8215.wav``) exists
+below one folder: 1) the ``audio_dir`` argument; 2) ``$HUMANCLAP_RELATE_AUDIO``; 3) an
+``audiocaps/`` folder beside the rating files (``<relate root>/audiocaps/...``). The library does
+not download it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from humanclap.data.relate import (
+    SOURCES,
+    RelateDataError,
+    load_relate,
+    pair_table,
+    resolve_relate_root,
+)
+
+__all__ = ["DATASETS", "ENV_RELATE_AUDIO", "Dataset", "resolve_dataset"]
+
+#: Environment variable naming the folder that holds RELATE's unpacked audio.
+ENV_RELATE_AUDIO = "HUMANCLAP_RELATE_AUDIO"
+#: Named values of ``dataset`` (a folder path is accepted too).
+DATASETS = ("auto", "relate", "synthetic")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Where a chapter's ratings and audio come from.
+
+    Attributes
+    ----------
+    kind : {"relate", "synthetic", "folder"}
+        RELATE's real files, the embedded simulation, or another folder in RELATE's layout.
+    root : Path
+        Folder holding ``scores/*.csv``.
+    audio_root : Path or None
+        Folder below which each ``wavname`` is an audio file; ``None`` when there is no audio.
+    categories : str or Path or bool
+        What :func:`humanclap.data.load_relate` gets as ``categories``.
+    reason : str
+        Why this dataset was chosen (for ``"auto"``), shown in the banner.
+    world : dict
+        For the simulation: ``world.json``'s seed and parameters.
+    """
+
+    kind: str
+    root: Path
+    audio_root: Path | None
+    categories: str | Path | bool = "auto"
+    reason: str = ""
+    world: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_simulated(self) -> bool:
+        """True for the embedded world (its numbers are never RELATE's)."""
+        return self.kind == "synthetic"
+
+    @property
+    def label(self) -> str:
+        """One line for the chapter banner: what the numbers come from."""
+        if self.kind == "relate":
+            audio = f"audio from `{self.audio_root}`" if self.audio_root else "no audio"
+            text = (
+                "**RELATE**, the real human ratings (sarulab-speech/RELATE @ 05935d9, "
+                f"read from `{self.root}`; {audio})"
+            )
+        elif self.kind == "synthetic":
+            seed = self.world.get("seed", "?")
+            n = self.world.get("params", {}).get("n_captions", "?")
+            text = (
+                "**the embedded simulation, NOT RELATE**: synthesised audio and simulated "
+                f"listeners (world seed {seed}, {n} captions; see the appendix)"
+            )
+        else:
+            text = f"the folder `{self.root}` in RELATE's layout (not RELATE's own files)"
+        return f"{text}. {self.reason}".strip()
+
+    def load_ratings(self, aspect: str = "REL", **kwargs: Any) -> pd.DataFrame:
+        """:func:`humanclap.data.load_relate` on this dataset (one row per rating)."""
+        kwargs.setdefault("categories", self.categories)
+        if self.kind != "relate":
+            kwargs.setdefault("verify", False)
+            kwargs.setdefault("download", False)
+        return load_relate(self.root, aspect=aspect, **kwargs)
+
+    def audio_path(self, wavname: str) -> Path:
+        """The audio file of a ``wavname`` (``/audiocaps/train/8215.wav``)."""
+        if self.audio_root is None:
+            raise FileNotFoundError(
+                f"dataset {self.kind!r} at {self.root} has no audio (set ${ENV_RELATE_AUDIO} or "
+                "pass audio_dir)"
+            )
+        return self.audio_root / str(wavname).lstrip("/")
+
+    def pairs(self, aspect: str = "REL", ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One row per (clip, caption) pair (:func:`humanclap.data.pair_table`) with an
+        ``audio`` column of file paths (str) when the dataset has audio."""
+        if ratings is None:
+            ratings = self.load_ratings(aspect)
+        pairs = pair_table(ratings)
+        if self.audio_root is not None:
+            pairs["audio"] = [str(self.audio_path(w)) for w in pairs["wavname"]]
+        return pairs
+
+
+def _has_audio(folder: Path) -> bool:
+    return any((folder / source).is_dir() for source in SOURCES)
+
+
+def _find_relate_audio(audio_dir: str | os.PathLike | None, root: Path | None) -> Path | None:
+    if audio_dir is not None:
+        path = Path(audio_dir).expanduser()
+        if not _has_audio(path):
+            raise FileNotFoundError(
+                f"audio_dir={str(audio_dir)!r}: no RELATE audio there (expected folders "
+                f"{', '.join(SOURCES)} holding the wav files named in scores/REL.csv)"
+            )
+        return path
+    env = os.environ.get(ENV_RELATE_AUDIO)
+    if env:
+        path = Path(env).expanduser()
+        if not _has_audio(path):
+            raise FileNotFoundError(
+                f"${ENV_RELATE_AUDIO}={env}: no RELATE audio there (expected folders "
+                f"{', '.join(SOURCES)} holding the wav files named in scores/REL.csv)"
+            )
+        return path
+    if root is not None and _has_audio(root):
+        return root
+    return None
+
+
+def _synthetic(root: Path | None, world_seed: int, world_params: dict, reason: str) -> Dataset:
+    from humanclap.data import synthetic
+
+    if root is None:
+        root = synthetic.ensure_world(seed=world_seed, **world_params)
+    info = json.loads((root / "world.json").read_text())
+    audio_root = root if _has_audio(root) else None
+    return Dataset("synthetic", root, audio_root, "auto", reason, info)
+
+
+def resolve_dataset(
+    dataset: str | os.PathLike = "auto",
+    *,
+    relate_dir: str | os.PathLike | None = None,
+    audio_dir: str | os.PathLike | None = None,
+    categories_path: str | os.PathLike | None = None,
+    needs_audio: bool = True,
+    world_seed: int = 0,
+    world_params: dict[str, Any] | None = None,
+) -> Dataset:
+    """Decide which data a chapter runs on (see the module doc).
+
+    Parameters
+    ----------
+    dataset : {"auto", "relate", "synthetic"} or path-like
+    relate_dir : path-like, optional
+        Folder of RELATE's rating files (else ``$HUMANCLAP_RELATE_DIR``, the cache, a download).
+    audio_dir : path-like, optional
+        Folder of RELATE's unpacked audio (else ``$HUMANCLAP_RELATE_AUDIO``, or beside the
+        ratings).
+    categories_path : path-like, optional
+        The AudioCaps -> AudioSet category table (else found or downloaded with the ratings).
+    needs_audio : bool
+        Whether the chapter embeds audio. With ``"auto"``, RELATE is chosen only when its
+        audio is present too.
+    world_seed, world_params
+        Seed and :func:`humanclap.data.synthetic.generate` parameters of the world used when
+        the simulation is chosen.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ValueError
+        ``dataset`` is none of the accepted values.
+    RelateDataError, FileNotFoundError
+        ``"relate"`` was asked for and its ratings (or, with ``needs_audio``, its audio) are
+        missing; the message says what goes where.
+    """
+    world_params = dict(world_params or {})
+    categories: str | Path = Path(categories_path) if categories_path else "auto"
+    if isinstance(dataset, os.PathLike) or (isinstance(dataset, str) and dataset not in DATASETS):
+        path = Path(dataset).expanduser()
+        if not (path / "scores" / "REL.csv").is_file():
+            raise ValueError(
+                f"dataset={str(dataset)!r}: expected one of {DATASETS} or a folder holding "
+                "scores/REL.csv (RELATE's layout)"
+            )
+        if (path / "world.json").is_file():
+            return _synthetic(path, world_seed, world_params, "Chosen by path.")
+        audio_root = path if _has_audio(path) else None
+        if needs_audio and audio_root is None:
+            raise FileNotFoundError(
+                f"dataset={str(dataset)!r}: no audio below it (expected folders "
+                f"{', '.join(SOURCES)} holding the files named in scores/REL.csv)"
+            )
+        return Dataset("folder", path, audio_root, categories, "Chosen by path.")
+    if dataset == "synthetic":
+        return _synthetic(None, world_seed, world_params, "Chosen by `dataset='synthetic'`.")
+
+    try:
+        root = resolve_relate_root(relate_dir)
+    except RelateDataError as err:
+        if dataset == "relate":
+            raise
+        first_line = str(err).splitlines()[0]
+        return _synthetic(
+            None, world_seed, world_params, f"RELATE's ratings are not available ({first_line})."
+        )
+    audio_root = _find_relate_audio(audio_dir, root)
+    if needs_audio and audio_root is None:
+        if dataset == "relate":
+            raise FileNotFoundError(
+                "RELATE's audio was not found. Unpack RELATE_wave.zip (published by RELATE's "
+                "authors) so that each wavname of scores/REL.csv exists below one folder, and "
+                f"pass audio_dir= or set ${ENV_RELATE_AUDIO} to it."
+            )
+        return _synthetic(
+            None,
+            world_seed,
+            world_params,
+            f"RELATE's audio is not on this machine (set ${ENV_RELATE_AUDIO} to use it), so "
+            "this run uses the simulation.",
+        )
+    reason = "" if dataset == "relate" else "Chosen by `dataset='auto'`: RELATE was found."
+    return Dataset("relate", root, audio_root, categories, reason)

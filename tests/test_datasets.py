@@ -1,0 +1,92 @@
+"""resolve_dataset: which data a chapter runs on (RELATE, the embedded world, or a folder)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from humanclap.data import RelateDataError, resolve_dataset
+from humanclap.data import synthetic as S
+
+SMALL_WORLD = {"n_captions": 12, "clip_seconds": 1.0}
+
+
+@pytest.fixture()
+def no_relate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUMANCLAP_RELATE_DIR", raising=False)
+    monkeypatch.delenv("HUMANCLAP_RELATE_AUDIO", raising=False)
+
+
+def test_auto_uses_relate_ratings_when_no_audio_is_needed(relate_dir: Path, no_relate_env) -> None:
+    ds = resolve_dataset("auto", relate_dir=relate_dir, needs_audio=False)
+    assert ds.kind == "relate" and not ds.is_simulated
+    assert ds.root == relate_dir and ds.audio_root is None
+    assert "RELATE" in ds.label and "NOT RELATE" not in ds.label
+    with pytest.raises(FileNotFoundError, match="HUMANCLAP_RELATE_AUDIO"):
+        ds.audio_path("/audiocaps/train/8215.wav")
+
+
+def test_auto_falls_back_to_the_world_without_relate_audio(relate_dir: Path, no_relate_env) -> None:
+    ds = resolve_dataset("auto", relate_dir=relate_dir, world_params=SMALL_WORLD)
+    assert ds.kind == "synthetic" and ds.is_simulated
+    assert "NOT RELATE" in ds.label and "audio is not on this machine" in ds.label
+    assert ds.world["params"]["n_captions"] == 12
+    pairs = ds.pairs()
+    assert len(pairs) == 36
+    assert all(Path(p).is_file() for p in pairs["audio"])
+
+
+def test_relate_without_audio_says_where_to_put_it(relate_dir: Path, no_relate_env) -> None:
+    with pytest.raises(FileNotFoundError, match="HUMANCLAP_RELATE_AUDIO"):
+        resolve_dataset("relate", relate_dir=relate_dir)
+
+
+def test_relate_audio_from_the_environment(
+    relate_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_relate_env
+) -> None:
+    audio = tmp_path / "RELATE_wave"
+    (audio / "audiocaps" / "train").mkdir(parents=True)
+    monkeypatch.setenv("HUMANCLAP_RELATE_AUDIO", str(audio))
+    ds = resolve_dataset("auto", relate_dir=relate_dir)
+    assert ds.kind == "relate" and ds.audio_root == audio
+    assert ds.audio_path("/audiocaps/train/8215.wav") == audio / "audiocaps/train/8215.wav"
+    pairs = ds.pairs(ratings=ds.load_ratings(categories=False).head(50))
+    assert pairs["audio"].str.startswith(str(audio)).all()
+
+
+def test_an_audio_dir_without_audio_is_an_error(
+    relate_dir: Path, tmp_path: Path, no_relate_env
+) -> None:
+    with pytest.raises(FileNotFoundError, match="audio_dir"):
+        resolve_dataset("auto", relate_dir=relate_dir, audio_dir=tmp_path)
+
+
+def test_auto_offline_without_ratings_uses_the_world(no_relate_env) -> None:
+    ds = resolve_dataset("auto", needs_audio=False, world_params=SMALL_WORLD)
+    assert ds.kind == "synthetic"
+    assert "ratings are not available" in ds.label
+    with pytest.raises(RelateDataError):
+        resolve_dataset("relate", needs_audio=False)
+
+
+def test_a_folder_in_relate_layout(tmp_path: Path, no_relate_env) -> None:
+    world = S.generate(tmp_path / "w", seed=2, **SMALL_WORLD)
+    ds = resolve_dataset(world)
+    assert ds.kind == "synthetic" and ds.root == world and ds.world["seed"] == 2
+    own = tmp_path / "own"
+    shutil.copytree(world, own)
+    (own / "world.json").unlink()
+    ds = resolve_dataset(str(own))
+    assert ds.kind == "folder" and ds.audio_root == own
+    ratings = ds.load_ratings(categories=False)
+    assert len(ratings) > 0
+    assert "not RELATE's own files" in ds.label
+
+
+def test_bad_dataset_values(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected one of"):
+        resolve_dataset("relat")
+    with pytest.raises(ValueError, match="scores/REL.csv"):
+        resolve_dataset(tmp_path)

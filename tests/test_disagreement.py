@@ -1,0 +1,103 @@
+"""Model-vs-human disagreement: calibrated residuals, the cell model, standardised effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from humanclap import stats as hs
+
+
+def _ratings(seed: int = 0, n_pairs: int = 300, k: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    pairs = pd.DataFrame(
+        {
+            "wavname": [f"/s/{i}.wav" for i in range(n_pairs)],
+            "text": [f"caption {i // 3}" for i in range(n_pairs)],
+            "clapscore": rng.uniform(0.0, 0.6, n_pairs),
+        }
+    )
+    rows = pairs.loc[pairs.index.repeat(k)].reset_index(drop=True)
+    rows["listener_id"] = rng.integers(0, 40, len(rows)).astype(str)
+    rows["score"] = 2 + 10 * rows["clapscore"] + rng.normal(0, 1, len(rows))
+    return rows.drop(columns="clapscore"), pairs
+
+
+def test_calibrated_residuals_match_least_squares() -> None:
+    ratings, pairs = _ratings()
+    out = hs.calibrated_residuals(ratings, pairs)
+    fit = sps.linregress(out["clapscore"], out["score"])
+    assert out.attrs["slope"] == pytest.approx(fit.slope, rel=1e-9)
+    assert out.attrs["intercept"] == pytest.approx(fit.intercept, rel=1e-9)
+    np.testing.assert_allclose(
+        out["residual"], out["score"] - fit.intercept - fit.slope * out["clapscore"], atol=1e-9
+    )
+    assert out["residual"].mean() == pytest.approx(0.0, abs=1e-9)
+    assert list(out.index) == list(ratings.index) and len(out) == len(ratings)
+
+
+def test_calibrated_residuals_refuse_unscored_pairs_and_duplicates() -> None:
+    ratings, pairs = _ratings()
+    with pytest.raises(ValueError, match="have no 'clapscore'"):
+        hs.calibrated_residuals(ratings, pairs.iloc[1:])
+    with pytest.raises(ValueError, match="occurs twice"):
+        hs.calibrated_residuals(ratings, pd.concat([pairs, pairs.iloc[:1]]))
+    bad = pairs.copy()
+    bad.loc[5, "clapscore"] = np.nan
+    with pytest.raises(ValueError, match="rows \\[5\\]"):
+        hs.calibrated_residuals(ratings, bad)
+
+
+def test_cell_model_recovers_planted_cell_means() -> None:
+    rng = np.random.default_rng(1)
+    truth = {("a", "x"): 1.0, ("a", "y"): -0.5, ("b", "x"): 0.0, ("b", "y"): 2.0}
+    listener_bias = rng.normal(0, 0.7, 60)
+    rows = []
+    for (src, cat), mean in truth.items():
+        for _ in range(400):
+            lid = rng.integers(0, 60)
+            rows.append((src, cat, str(lid), mean + listener_bias[lid] + rng.normal(0, 1)))
+    rows += [("c", "x", "0", 5.0)] * 3  # a cell below min_n
+    df = pd.DataFrame(rows, columns=["source", "category", "listener_id", "residual"])
+    out = hs.cell_model(df, min_n=20)
+    assert len(out) == 5
+    small = out[out["source"] == "c"].iloc[0]
+    assert np.isnan(small["coef"]) and "not fitted" in small["note"] and small["n"] == 3
+    fitted = out.dropna(subset=["coef"])
+    for row in fitted.itertuples():
+        target = truth[(row.source, row.category)]
+        # the listener intercepts' mean is absorbed in the cell means: compare differences
+        assert row.ci_lo - 0.3 < target + listener_bias.mean() < row.ci_hi + 0.3
+    est = fitted.set_index(["source", "category"])["coef"]
+    assert est[("b", "y")] - est[("a", "y")] == pytest.approx(2.5, abs=0.2)
+    assert 0.2 < out.attrs["group_share"] < 0.5
+
+
+def test_standardized_effects_hand_computed() -> None:
+    df = pd.DataFrame({"h": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "m": [1.0, 1.0, 2.0, 2.0, 3.0, 9.0]})
+    base = np.array([False, False, False, False, True, True])
+    cond = {"low": np.array([True, True, False, False, False, False])}
+    out = hs.standardized_effects(df, ["h", "m"], cond, base, n_boot=200, seed=0)
+    zh = (df.h - df.h.mean()) / df.h.std()
+    zm = (df.m - df.m.mean()) / df.m.std()
+    h = out[out.col == "h"].iloc[0]
+    m = out[out.col == "m"].iloc[0]
+    assert h.effect == pytest.approx(zh[:2].mean() - zh[4:].mean())
+    assert m.effect == pytest.approx(zm[:2].mean() - zm[4:].mean())
+    assert h.lo <= h.effect <= h.hi and h.n == 2
+    assert out.attrs["n_baseline"] == 2
+
+
+def test_standardized_effects_errors() -> None:
+    df = pd.DataFrame({"h": [0.0, 1.0, 2.0], "c": [1.0, 1.0, 1.0]})
+    ok = np.array([True, True, False])
+    with pytest.raises(ValueError, match="constant"):
+        hs.standardized_effects(df, ["c"], {}, ok)
+    with pytest.raises(ValueError, match="shape"):
+        hs.standardized_effects(df, ["h"], {"x": [True]}, ok)
+    with pytest.raises(ValueError, match="baseline: 1 row"):
+        hs.standardized_effects(df, ["h"], {}, np.array([True, False, False]))
+    out = hs.standardized_effects(df, ["h"], {"one": np.array([False, False, True])}, ok)
+    assert np.isnan(out.effect.iloc[0]) and out.note.iloc[0] == "1 row(s)"
