@@ -4,12 +4,21 @@ Sub-commands
 ------------
 ``humanclap run-notebooks``
     Execute the book's notebooks with papermill (see :mod:`humanclap.notebooks`).
+``humanclap score``
+    CLAPScore of every (caption, audio file) row of a CSV (see :mod:`humanclap.score`).
+
+Exit status of ``humanclap score``: 0 all rows scored; 2 bad arguments or input (unreadable
+CSV, missing column, unknown model); 3 some rows failed (the output is still written, with NaN
+and an ``error`` message in those rows); 130 interrupted (nothing written; the finished
+batches are cached, so running the same command again resumes).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,6 +66,124 @@ def _cmd_run_notebooks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+#: Exit status of ``humanclap score`` when some rows could not be scored.
+EXIT_ROWS_FAILED = 3
+#: Exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+#: Failed rows listed on stderr (all are in the output's ``error`` column).
+MAX_LISTED_FAILURES = 20
+
+
+def _write_csv_atomic(table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from humanclap import models, score
+
+    def fail(message: str) -> int:
+        print(f"humanclap score: {message}", file=sys.stderr)
+        return 2
+
+    pairs_path: Path = args.pairs
+    if not pairs_path.is_file():
+        return fail(f"{pairs_path}: no such pairs CSV")
+    if args.audio_dir is not None and not args.audio_dir.is_dir():
+        return fail(f"--audio-dir {args.audio_dir}: no such folder")
+    try:
+        # only empty cells are missing: captions such as "NA" or "null" stay text
+        pairs = pd.read_csv(
+            pairs_path,
+            dtype={args.text_col: str, args.audio_col: str},
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        return fail(f"{pairs_path}: cannot read the CSV ({err})")
+    missing = [c for c in (args.text_col, args.audio_col) if c not in pairs.columns]
+    if missing:
+        flag = {args.text_col: "--text-col", args.audio_col: "--audio-col"}
+        return fail(
+            f"{pairs_path}: no column "
+            + " or ".join(f"{c!r} ({flag[c]})" for c in missing)
+            + f"; columns: {', '.join(map(str, pairs.columns))}"
+        )
+    cache_dir = None if args.cache_dir.lower() == "none" else args.cache_dir
+    try:
+        model = models.load(args.model, device=args.device)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:
+        return fail(f"--model {args.model}: {err}")
+    try:
+        table, info = score.score_pairs(
+            model,
+            pairs,
+            text_col=args.text_col,
+            audio_col=args.audio_col,
+            audio_dir=args.audio_dir,
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            cache_dir=cache_dir,
+            source=str(pairs_path),
+            return_info=True,
+        )
+    except KeyboardInterrupt:
+        if cache_dir is None:
+            resume = "no cache (--cache-dir none), so a re-run starts over."
+        else:
+            resume = (
+                f"finished batches are cached in {_cache_location(cache_dir)}: run the same "
+                "command again to resume."
+            )
+        print(f"humanclap score: interrupted; {args.out} not written; {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ValueError as err:
+        return fail(str(err))
+    _write_csv_atomic(table, args.out)
+    failed = [(i, e) for i, e in enumerate(table["error"]) if e]
+    warned = sum(1 for w in table["warning"] if w)
+    print(
+        f"humanclap score: {len(table) - len(failed)} of {len(table)} pairs scored -> {args.out} "
+        f"({len(failed)} failed, {warned} with warnings; {info.summary()})",
+        file=sys.stderr,
+    )
+    for i, err in failed[:MAX_LISTED_FAILURES]:
+        print(f"  {pairs_path} line {i + 2}: {err}", file=sys.stderr)
+    if len(failed) > MAX_LISTED_FAILURES:
+        more = len(failed) - MAX_LISTED_FAILURES
+        print(f"  ... and {more} more (see the 'error' column of {args.out})", file=sys.stderr)
+    return EXIT_ROWS_FAILED if failed else 0
+
+
+def _cache_location(cache_dir: str) -> str:
+    """The embedding cache folder a ``--cache-dir`` value means, for messages."""
+    from humanclap.embed import default_cache_dir
+
+    return str(default_cache_dir() if cache_dir == "auto" else cache_dir)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="humanclap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +208,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log-output", action="store_true", help="stream cell output")
     run.set_defaults(func=_cmd_run_notebooks)
+
+    sc = sub.add_parser(
+        "score",
+        help="CLAPScore of (caption, audio file) pairs in a CSV",
+        description=(
+            "Write the CSV with columns clapscore, error and warning added. Embeddings are "
+            "cached per batch, so an interrupted run resumes. Exit status: 0 ok, 2 bad input, "
+            "3 some rows failed (NaN + error message, all other rows written), 130 interrupted."
+        ),
+    )
+    sc.add_argument("--model", required=True, help="model spec, e.g. tiny, laion:..., or a file")
+    sc.add_argument("--pairs", required=True, type=Path, help="CSV with a caption + audio column")
+    sc.add_argument(
+        "--audio-dir", type=Path, default=None, help="folder the audio paths are relative to"
+    )
+    sc.add_argument("--out", required=True, type=Path, help="output CSV (written atomically)")
+    sc.add_argument("--text-col", default="text", help="caption column (default: text)")
+    sc.add_argument("--audio-col", default="audio", help="audio path column (default: audio)")
+    sc.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    sc.add_argument("--batch-size", type=_positive_int, default=32, help="clips per model call")
+    sc.add_argument(
+        "--num-workers", type=_non_negative_int, default=2, help="audio decoding threads"
+    )
+    sc.add_argument(
+        "--cache-dir",
+        default="auto",
+        help="embedding cache folder, 'auto' (the user cache) or 'none'",
+    )
+    sc.set_defaults(func=_cmd_score)
     return parser
 
 

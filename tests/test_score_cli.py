@@ -1,0 +1,268 @@
+"""Tests of :mod:`humanclap.score` and the ``humanclap score`` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+import humanclap.models
+from humanclap.audio import load_audio
+from humanclap.cli import EXIT_INTERRUPTED, EXIT_ROWS_FAILED, main
+from humanclap.score import clapscore, cosine_rows, score_pairs
+
+SR = 16000
+CAPTIONS = ["a dog barks", "rain falls on a roof", "a car passes by", "birds sing"]
+
+
+@pytest.fixture
+def model():
+    return humanclap.models.load("tiny:random")
+
+
+@pytest.fixture
+def audio_dir(tmp_path):
+    """RELATE-like layout: <dir>/<source>/<split>/<id>.wav, seven clips."""
+    root = tmp_path / "audio"
+    rng = np.random.default_rng(0)
+    for i in range(7):
+        path = root / ("audiocaps" if i % 2 else "tango") / "test" / f"{i}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rate = (16000, 22050, 44100)[i % 3]
+        sf.write(path, (0.2 * rng.standard_normal(int(0.4 * rate))).astype(np.float32), rate)
+    return root
+
+
+@pytest.fixture
+def pairs(audio_dir):
+    """14 rows: every clip with two captions (captions repeat, as in RELATE)."""
+    rows = []
+    for i, wav in enumerate(sorted(audio_dir.rglob("*.wav"))):
+        rel = "/" + wav.relative_to(audio_dir).as_posix()  # RELATE's wavname style
+        for j in range(2):
+            rows.append({"wavname": rel, "caption": CAPTIONS[(i + j) % 4], "score": i + j})
+    return pd.DataFrame(rows)
+
+
+def _direct(model, texts, waves) -> np.ndarray:
+    with torch.no_grad():
+        a = model.embed_audio([torch.from_numpy(w) for w in waves]).double()
+        t = model.embed_text(list(texts)).double()
+    return (a * t).sum(-1).numpy()
+
+
+def test_clapscore_equals_direct_computation(model, audio_dir, tmp_path):
+    paths = sorted(audio_dir.rglob("*.wav"))[:4]
+    texts = CAPTIONS
+    scores = clapscore(model, texts, paths, batch_size=3, cache_dir=tmp_path / "cache")
+    ref = _direct(model, texts, [load_audio(p, SR) for p in paths])
+    assert scores.shape == (4,)
+    np.testing.assert_allclose(scores, ref, atol=1e-5)
+    assert np.all(np.abs(scores) <= 1 + 1e-9)
+    # arrays work too, and cached embeddings give the same scores
+    waves = [load_audio(p, SR) for p in paths]
+    again, info = clapscore(model, texts, waves, cache_dir=tmp_path / "cache", return_info=True)
+    np.testing.assert_allclose(again, ref, atol=1e-5)
+    assert info.text.n_cached == 4 and info.audio.n_embedded == 4
+
+
+def test_clapscore_checks_lengths(model, audio_dir):
+    with pytest.raises(ValueError, match="got 2 texts and 3 audio items"):
+        clapscore(model, ["a", "b"], sorted(audio_dir.rglob("*.wav"))[:3], cache_dir=None)
+
+
+def test_clapscore_bad_file(model, audio_dir, tmp_path):
+    from humanclap.embed import EmbedError
+
+    paths = [*sorted(audio_dir.rglob("*.wav"))[:2], tmp_path / "gone.wav"]
+    with pytest.raises(EmbedError, match="gone.wav: no such audio file"):
+        clapscore(model, CAPTIONS[:3], paths, cache_dir=None)
+    scores = clapscore(model, CAPTIONS[:3], paths, cache_dir=None, errors="nan")
+    assert np.isfinite(scores[:2]).all() and np.isnan(scores[2])
+
+
+def test_cosine_rows():
+    a = np.array([[3.0, 4.0], [1.0, 0.0], [np.nan, 1.0]])
+    b = np.array([[6.0, 8.0], [0.0, 2.0], [1.0, 1.0]])
+    np.testing.assert_allclose(cosine_rows(a, b)[:2], [1.0, 0.0])
+    assert np.isnan(cosine_rows(a, b)[2])
+    with pytest.raises(ValueError, match=r"\(2, 2\) and \(3, 2\)"):
+        cosine_rows(a[:2], b)
+
+
+def test_score_pairs_table(model, pairs, audio_dir, tmp_path):
+    pairs = pairs.copy()
+    pairs.index = pairs.index + 100  # the index is kept
+    silent = audio_dir / "silent.wav"
+    sf.write(silent, np.zeros(SR, np.float32), SR)
+    (audio_dir / "broken.wav").write_bytes(b"garbage")
+    extra = pd.DataFrame(
+        {
+            "wavname": ["silent.wav", "broken.wav", None, "/tango/test/0.wav"],
+            "caption": ["quiet", "noise", "no audio", None],
+            "score": [0, 0, 0, 0],
+        },
+        index=[200, 201, 202, 203],
+    )
+    table = pd.concat([pairs, extra])
+    out = score_pairs(
+        model,
+        table,
+        text_col="caption",
+        audio_col="wavname",
+        audio_dir=audio_dir,
+        cache_dir=tmp_path / "cache",
+        source="my.csv",
+    )
+    assert list(out.columns) == ["wavname", "caption", "score", "clapscore", "error", "warning"]
+    assert list(out.index) == list(table.index)
+    good = out.iloc[: len(pairs)]
+    assert (good["error"] == "").all() and good["clapscore"].notna().all()
+    waves = [load_audio(audio_dir / w.lstrip("/"), SR) for w in pairs["wavname"]]
+    ref = _direct(model, pairs["caption"], waves)
+    np.testing.assert_allclose(good["clapscore"], ref, atol=1e-5)
+    assert (good["warning"] == "short (0.40 s)").all()
+    tail = out.loc[[200, 201, 202, 203]]
+    assert tail.loc[200, "warning"] == "silent" and np.isfinite(tail.loc[200, "clapscore"])
+    assert "broken.wav: cannot decode" in tail.loc[201, "error"]
+    assert tail.loc[202, "error"] == "my.csv row 16: audio ('wavname') is missing"
+    assert tail.loc[203, "error"] == "my.csv row 17: caption ('caption') is missing"
+    assert tail.loc[[201, 202, 203], "clapscore"].isna().all()
+
+
+def test_score_pairs_missing_column(model, pairs):
+    with pytest.raises(KeyError, match=r"my.csv: no column 'text' or 'audio' \(columns: wavname"):
+        score_pairs(model, pairs, source="my.csv")
+
+
+# ----------------------------------------------------------------------------- CLI
+def _cli(pairs_csv, audio_dir, out, *extra) -> int:
+    return main(
+        [
+            "score",
+            "--model",
+            "tiny:random",
+            "--pairs",
+            str(pairs_csv),
+            "--audio-dir",
+            str(audio_dir),
+            "--out",
+            str(out),
+            "--text-col",
+            "caption",
+            "--audio-col",
+            "wavname",
+            *extra,
+        ]
+    )
+
+
+def test_cli_scores_a_csv(model, pairs, audio_dir, tmp_path, capsys):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.assign(caption=pairs["caption"].where(pairs.index != 3, "NA")).to_csv(
+        pairs_csv, index=False
+    )
+    out = tmp_path / "results" / "scores.csv"
+    assert _cli(pairs_csv, audio_dir, out, "--batch-size", "4", "--num-workers", "1") == 0
+    err = capsys.readouterr().err
+    assert f"14 of 14 pairs scored -> {out}" in err and "7 unique" in err
+    table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert table.loc[3, "caption"] == "NA"  # read as text, not as a missing value
+    expected = score_pairs(
+        model,
+        pd.read_csv(pairs_csv, keep_default_na=False, na_values=[""], dtype={"caption": str}),
+        text_col="caption",
+        audio_col="wavname",
+        audio_dir=audio_dir,
+        cache_dir=None,
+    )
+    np.testing.assert_allclose(table["clapscore"], expected["clapscore"], atol=1e-6)
+    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_cli_failed_rows_exit_3(pairs, audio_dir, tmp_path, capsys):
+    (audio_dir / "tango" / "test" / "0.wav").write_bytes(b"")
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.to_csv(pairs_csv, index=False)
+    out = tmp_path / "scores.csv"
+    assert _cli(pairs_csv, audio_dir, out, "--cache-dir", "none") == EXIT_ROWS_FAILED
+    err = capsys.readouterr().err
+    assert "12 of 14 pairs scored" in err and "2 failed" in err
+    bad = pairs.index[pairs["wavname"] == "/tango/test/0.wav"]
+    assert f"{pairs_csv} line {bad[0] + 2}: " in err and "empty file (0 bytes)" in err
+    table = pd.read_csv(out)
+    assert len(table) == 14
+    assert table.loc[bad, "clapscore"].isna().all()
+    assert table.loc[bad, "error"].str.contains("0.wav: empty file").all()
+    assert table.drop(index=bad)["clapscore"].notna().all()
+
+
+def test_cli_input_errors(pairs, audio_dir, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert _cli(tmp_path / "nope.csv", audio_dir, out) == 2
+    assert "nope.csv: no such pairs CSV" in capsys.readouterr().err
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.rename(columns={"caption": "text"}).to_csv(pairs_csv, index=False)
+    assert _cli(pairs_csv, audio_dir, out) == 2
+    err = capsys.readouterr().err
+    assert f"{pairs_csv}: no column 'caption' (--text-col); columns: wavname, text, score" in err
+    pairs.to_csv(pairs_csv, index=False)
+    assert _cli(pairs_csv, tmp_path / "no-dir", out) == 2
+    assert "no-dir: no such folder" in capsys.readouterr().err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert _cli(empty, audio_dir, out) == 2
+    assert "empty.csv: cannot read the CSV" in capsys.readouterr().err
+    args = ["--pairs", str(pairs_csv), "--out", str(out), "--text-col", "caption"]
+    code = main(["score", "--model", "nonsense:x", *args, "--audio-col", "wavname"])
+    assert code == 2 and "--model nonsense:x" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_interrupted_run_resumes(pairs, audio_dir, tmp_path, monkeypatch, capsys):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.to_csv(pairs_csv, index=False)
+    cache = tmp_path / "cache"
+    real_load = humanclap.models.load
+    audio_batches: list[int] = []
+    text_batches: list[int] = []
+
+    def patched_load(spec, device="cpu", interrupt=False):
+        model = real_load(spec, device=device)
+        embed_a, embed_t = model.embed_audio, model.embed_text
+
+        def embed_audio(batch):
+            if interrupt and audio_batches:
+                raise KeyboardInterrupt
+            audio_batches.append(len(batch))
+            return embed_a(batch)
+
+        def embed_text(batch):
+            text_batches.append(len(batch))
+            return embed_t(batch)
+
+        model.embed_audio, model.embed_text = embed_audio, embed_text
+        return model
+
+    monkeypatch.setattr(humanclap.models, "load", lambda s, device: patched_load(s, device, True))
+    out = tmp_path / "scores.csv"
+    args = ("--batch-size", "3", "--cache-dir", str(cache))
+    assert _cli(pairs_csv, audio_dir, out, *args) == EXIT_INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err and not out.exists()
+    assert audio_batches == [3] and text_batches == [4]  # 4 unique captions, 7 unique clips
+
+    audio_batches.clear()
+    text_batches.clear()
+    monkeypatch.setattr(humanclap.models, "load", lambda s, device: patched_load(s, device))
+    assert _cli(pairs_csv, audio_dir, out, *args) == 0
+    assert audio_batches == [3, 1] and text_batches == []  # only the 4 remaining clips
+    monkeypatch.setattr(humanclap.models, "load", real_load)
+    clean = tmp_path / "clean.csv"
+    assert _cli(pairs_csv, audio_dir, clean, "--cache-dir", "none") == 0
+    resumed, fresh = pd.read_csv(out), pd.read_csv(clean)
+    pd.testing.assert_frame_equal(
+        resumed.drop(columns="clapscore"), fresh.drop(columns="clapscore")
+    )
+    np.testing.assert_allclose(resumed["clapscore"], fresh["clapscore"], atol=1e-6)
