@@ -90,3 +90,10 @@ def test_bad_dataset_values(tmp_path: Path) -> None:
         resolve_dataset("relat")
     with pytest.raises(ValueError, match="scores/REL.csv"):
         resolve_dataset(tmp_path)
+
+
+def test_default_model_follows_the_world(relate_dir: Path, no_relate_env) -> None:
+    assert resolve_dataset("auto", relate_dir=relate_dir, needs_audio=False).default_model == (
+        "laion:630k-audioset-best"
+    )
+    assert resolve_dataset("synthetic", world_params=SMALL_WORLD).default_model == "tiny"

@@ -12,6 +12,12 @@ from humanclap import notebooks as nbrun
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {
     "01_human_ratings": {"n_boot": 20, "n_splits": 5, "seed": 1},
+    "02_clapscore_vs_humans": {
+        "world_size": 40,
+        "model": "tiny:random",
+        "n_boot": 20,
+        "min_cell": 5,
+    },
     "90_embedded_world": {"n_captions": 40, "num_epochs": 2, "n_examples": 1},
 }
 
@@ -31,8 +37,9 @@ def test_source_notebooks_are_stripped() -> None:
 @pytest.mark.parametrize("name", sorted(SMOKE))
 def test_notebook_runs(name: str, tmp_path: Path, relate_dir, categories_path) -> None:
     params = dict(SMOKE[name])
-    if "relate_dir" in nbrun.declared_parameters(ROOT / "notebooks" / f"{name}.ipynb"):
-        params.update(relate_dir=str(relate_dir), categories_path=str(categories_path))
+    declared = nbrun.declared_parameters(ROOT / "notebooks" / f"{name}.ipynb")
+    real = {"relate_dir": str(relate_dir), "categories_path": str(categories_path)}
+    params.update({k: v for k, v in real.items() if k in declared})
     out = nbrun.run_notebook(
         ROOT / "notebooks" / f"{name}.ipynb", tmp_path / f"{name}.ipynb", params
     )

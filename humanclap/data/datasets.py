@@ -87,6 +87,31 @@ class Dataset:
         return self.kind == "synthetic"
 
     @property
+    def default_model(self) -> str:
+        """The model spec ``model="auto"`` means here: the world's own pretrained tiny CLAP on
+        the simulation, LAION-CLAP (``laion:630k-audioset-best``) on real audio."""
+        return "tiny" if self.kind == "synthetic" else "laion:630k-audioset-best"
+
+    def load_model(self, spec: str = "auto", device: str = "cpu", **kwargs: Any):
+        """The CLAP model a chapter scores this dataset with.
+
+        ``"auto"`` is :attr:`default_model`; ``"tiny"`` is the tiny CLAP pretrained on *this*
+        world (on the simulation; trained on first use, then cached); any other spec or path
+        goes to :func:`humanclap.models.load` unchanged.
+
+        Returns
+        -------
+        humanclap.models.ClapModel, in eval mode on ``device``.
+        """
+        from humanclap import models
+
+        spec = self.default_model if spec == "auto" else spec
+        if spec == "tiny" and self.kind == "synthetic":
+            kwargs.setdefault("world", self.root)
+            kwargs.setdefault("progress", False)
+        return models.load(spec, device=device, **kwargs)
+
+    @property
     def label(self) -> str:
         """One line for the chapter banner: what the numbers come from."""
         if self.kind == "relate":
