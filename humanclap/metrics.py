@@ -26,7 +26,8 @@ constant has no correlation; such resamples are left out of the percentiles and 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -424,3 +425,119 @@ def grouped_report(
         columns=[*by_cols, "metric", "estimate", "lo", "hi", "n", "n_boot_valid", "valid", "note"],
     )
     return out.astype({"n": int, "n_boot_valid": int, "valid": bool})
+
+
+def _holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN), shape (m,)."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if len(ok) == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def seed_comparison(
+    preds: Mapping[str, Any],
+    human,
+    reference: str,
+    metric: str = "srcc",
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Compare models trained with several seeds each against a reference model.
+
+    For a training recipe (a loss, a lambda, ...) the quantity of interest is its metric
+    averaged over training seeds. Its uncertainty has two sources: which test pairs were drawn
+    and which seeds were drawn. A two-level bootstrap covers both: every resample draws the
+    test pairs with replacement (the same pairs for all models: paired) and, independently
+    for each recipe, its seeds with replacement; the recipe's value in the resample is the
+    mean over the drawn seeds of the metric on the drawn pairs.
+
+    Parameters
+    ----------
+    preds : dict of name -> array-like, shape (n_seeds, n) or (n,)
+        Scores of each recipe's models (one row per seed) for the same ``n`` pairs.
+    human : array-like, shape (n,)
+    reference : str
+        The recipe every other one is compared with (a key of ``preds``).
+    metric : {"srcc", "lcc", "ktau", "mse"}
+        For ``mse`` lower is better (a negative ``diff`` is an improvement).
+    n_boot, ci, seed :
+        Resamples, interval level, seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per recipe (input order): ``name``, ``n_seeds``, ``mean`` (seed mean of the
+        metric on all pairs), ``sd`` (across seeds; NaN for one seed), ``lo``/``hi`` (interval
+        of the seed mean), ``diff`` = mean - reference mean, ``diff_lo``/``diff_hi``,
+        ``p_value`` (two-sided bootstrap p of ``diff``, as in :func:`paired_comparison`),
+        ``p_holm`` (Holm-adjusted over the non-reference recipes) and ``significant``
+        (``p_holm < 1 - ci``). The reference row has ``diff = 0`` and NaN tests.
+    """
+    (metric,) = _check_metrics((metric,), "metric")
+    _check_boot_args(n_boot, ci)
+    if reference not in preds:
+        raise ValueError(f"reference: {reference!r} is not one of {list(preds)}")
+    need = metric in CORRELATIONS
+    h = _as_vector(human, "human")
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in preds.items():
+        arr = np.asarray(value, dtype=float)
+        arr = arr[None, :] if arr.ndim == 1 else arr
+        if arr.ndim != 2 or arr.shape[1] != len(h) or arr.shape[0] == 0:
+            raise ValueError(
+                f"preds[{name!r}]: expected shape (n_seeds, {len(h)}), got {np.shape(value)}"
+            )
+        for s in range(arr.shape[0]):
+            _check_inputs(arr[s], h, need_variation=need, pred_name=f"preds[{name!r}][{s}]")
+        arrays[name] = arr
+    flat = [row for arr in arrays.values() for row in arr]
+    boots = _boot_distributions(flat, h, (metric,), n_boot, seed)
+    rng = np.random.default_rng(None if seed is None else seed + 1)
+    dist: dict[str, np.ndarray] = {}
+    point: dict[str, np.ndarray] = {}
+    start = 0
+    for name, arr in arrays.items():
+        k = arr.shape[0]
+        per_seed = np.stack([boots[start + s][metric] for s in range(k)])  # (k, n_boot)
+        pick = rng.integers(0, k, size=(n_boot, k))
+        dist[name] = np.take_along_axis(per_seed.T, pick, axis=1).mean(axis=1)
+        point[name] = np.array([_point_metric(arr[s], h, metric) for s in range(k)])
+        start += k
+    alpha = (1.0 - ci) / 2.0
+    rows = []
+    for name, arr in arrays.items():
+        d_self = dist[name][np.isfinite(dist[name])]
+        lo, hi = np.quantile(d_self, [alpha, 1 - alpha]) if len(d_self) else (np.nan, np.nan)
+        row = {
+            "name": name,
+            "n_seeds": arr.shape[0],
+            "mean": float(point[name].mean()),
+            "sd": float(point[name].std(ddof=1)) if arr.shape[0] > 1 else np.nan,
+            "lo": float(lo),
+            "hi": float(hi),
+            "diff": float(point[name].mean() - point[reference].mean()),
+        }
+        if name == reference:
+            row.update(diff_lo=np.nan, diff_hi=np.nan, p_value=np.nan)
+        else:
+            d = dist[name] - dist[reference]
+            d = d[np.isfinite(d)]
+            dlo, dhi, n_valid = _percentile_interval(d, ci)
+            p_le = (1 + np.count_nonzero(d <= 0)) / (n_valid + 1)
+            p_ge = (1 + np.count_nonzero(d >= 0)) / (n_valid + 1)
+            row.update(diff_lo=dlo, diff_hi=dhi, p_value=float(min(1.0, 2 * min(p_le, p_ge))))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["p_holm"] = _holm(out["p_value"].to_numpy())
+    out["significant"] = out["p_holm"] < (1.0 - ci)
+    return out

@@ -284,3 +284,54 @@ def test_grouped_report_single_column_and_missing_column():
         assert est == pytest.approx(stats.spearmanr(sub["clap"], sub["mean_score"]).statistic)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['nope'\]"):
         metrics.grouped_report(df, "clap", "mean_score", by="nope")
+
+
+def test_holm_matches_statsmodels() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
+    ok = np.isfinite(p)
+    expected = multipletests(p[ok], method="holm")[1]
+    got = metrics._holm(p)
+    np.testing.assert_allclose(got[ok], expected)
+    assert np.isnan(got[3])
+
+
+def test_seed_comparison_point_values_and_reference() -> None:
+    rng = np.random.default_rng(0)
+    human = rng.normal(size=200)
+    good = np.stack([human + rng.normal(0, 0.5, 200) for _ in range(3)])
+    bad = np.stack([human + rng.normal(0, 3.0, 200) for _ in range(3)])
+    out = metrics.seed_comparison({"bad": bad, "good": good}, human, reference="bad", n_boot=300)
+    rows = out.set_index("name")
+    expected = np.mean([stats.spearmanr(g, human).statistic for g in good])
+    assert rows.loc["good", "mean"] == pytest.approx(expected)
+    sd = np.std([stats.spearmanr(g, human).statistic for g in good], ddof=1)
+    assert rows.loc["good", "sd"] == pytest.approx(sd)
+    assert rows.loc["good", "diff"] == pytest.approx(expected - rows.loc["bad", "mean"])
+    assert rows.loc["good", "diff_lo"] > 0 and rows.loc["good", "significant"]
+    assert rows.loc["good", "lo"] <= rows.loc["good", "mean"] <= rows.loc["good", "hi"]
+    assert np.isnan(rows.loc["bad", "p_value"]) and rows.loc["bad", "diff"] == 0
+
+
+def test_seed_comparison_false_positive_rate() -> None:
+    """Two recipes with the same distribution: at most a nominal share of 5% tests reject."""
+    rejections = 0
+    reps = 60
+    for r in range(reps):
+        rng = np.random.default_rng(100 + r)
+        human = rng.normal(size=150)
+        runs = np.stack([human + rng.normal(0, 1.0, 150) for _ in range(6)])
+        out = metrics.seed_comparison(
+            {"a": runs[:3], "b": runs[3:]}, human, "a", n_boot=200, seed=r
+        )
+        rejections += bool(out.set_index("name").loc["b", "p_value"] < 0.05)
+    assert rejections / reps <= 0.1
+
+
+def test_seed_comparison_errors() -> None:
+    human = np.arange(10.0)
+    with pytest.raises(ValueError, match="reference"):
+        metrics.seed_comparison({"a": human}, human, "b")
+    with pytest.raises(ValueError, match=r"preds\['a'\]: expected shape"):
+        metrics.seed_comparison({"a": np.ones((2, 9))}, human, "a")
