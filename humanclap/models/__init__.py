@@ -8,13 +8,20 @@ Specs
 ``"tiny:random"`` / ``"tiny:random:<seed>"``
     The same architecture, untrained, initialised deterministically from ``seed`` (default 0,
     or ``load("tiny:random", seed=3)``).
+``"laion:<name>"``, ``"laion:random[:<seed>]"``, ``"laion:<path>"``
+    LAION-CLAP (laion_clap 1.1.7): released checkpoints, random weights, checkpoint files. See
+    :mod:`humanclap.models.laion`.
+``"hf:<repo id>"``, ``"hf:<folder>"``, ``"hf:random"`` / ``"hf:random:<seed>"``
+    transformers' ``ClapModel`` (e.g. the Human-CLAP fine-tunes ``sarulab-speech/human-clap-*``),
+    ``save_pretrained`` folders, or random weights. See :mod:`humanclap.models.hf`.
 a path (``str`` or :class:`~pathlib.Path`) to a file written by :meth:`ClapModel.save`
-    Any backend: the saved ``spec`` says which one rebuilds it.
+    Any backend: the saved ``spec`` says which one rebuilds it. A file in LAION-CLAP's own
+    checkpoint format loads as a ``"laion"`` model.
 
 Backends register themselves in :data:`BACKENDS` with :func:`register_backend` (prefix, the spec
 forms shown in error messages, a builder, and a lazy accessor for the model class used to
-rebuild checkpoints). Heavy dependencies are imported only when a backend is used, so
-``"laion:<checkpoint>"`` and ``"hf:<model id>"`` can be added without touching :func:`load`.
+rebuild checkpoints). Heavy dependencies (laion_clap, transformers) are imported only when a
+backend is used.
 """
 
 from __future__ import annotations
@@ -114,17 +121,25 @@ def _looks_like_path(spec: str | os.PathLike) -> bool:
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> ClapModel:
-    """Rebuild a model saved with :meth:`ClapModel.save`, dispatching on its ``spec``."""
+    """Rebuild a model saved with :meth:`ClapModel.save` (dispatching on its ``spec``), or one in
+    LAION-CLAP's own checkpoint format (``{"state_dict": ...}`` / a bare state dict)."""
+    from humanclap.models import laion
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+    try:  # torch.load(weights_only=True), numpy scalars allowed (LAION's optimiser state)
+        ckpt = laion.load_weights_only(path)
+    except ValueError as err:
         raise ValueError(f"{path}: not a readable model checkpoint ({err})") from err
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in ("spec", "config", "state_dict")):
-        keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise ValueError(f"{path}: expected a dict with 'spec', 'config', 'state_dict'; got {keys}")
+        if laion.is_laion_checkpoint(ckpt):  # LAION-CLAP's own format
+            return laion.load_laion_checkpoint(path, checkpoint=ckpt).to(device).eval()
+        keys = sorted(map(str, ckpt))[:10] if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise ValueError(
+            f"{path}: expected a dict with 'spec', 'config', 'state_dict' (ClapModel.save) or a "
+            f"LAION-CLAP checkpoint; got {keys}"
+        )
     spec = ckpt["spec"]
     prefix = str(spec).split(":", 1)[0]
     if prefix not in BACKENDS:
@@ -145,11 +160,15 @@ def load(spec: str | os.PathLike, device: str | torch.device = "cpu", **kwargs: 
     Parameters
     ----------
     spec : str or path-like
-        ``"tiny"``, ``"tiny:random"``, ``"tiny:random:<seed>"``, or a saved model file.
+        ``"tiny"``, ``"tiny:random"``, ``"tiny:random:<seed>"``, ``"laion:<name>"``,
+        ``"laion:random[:<seed>]"``, ``"laion:<path>"``, or a model file (``ClapModel.save`` or
+        LAION-CLAP's format). A string starting with a backend prefix and ``:`` that is not an
+        existing file goes to that backend.
     device : str or torch.device
     **kwargs
         Passed to the backend's builder, e.g. ``world=`` / ``cache_dir=`` / ``progress=`` for
-        ``"tiny"`` and ``seed=`` / ``config=`` for ``"tiny:random"``.
+        ``"tiny"``, ``seed=`` / ``config=`` for ``"tiny:random"``, ``seed=`` / ``amodel=`` /
+        ``fusion=`` / ``tokenizer=`` for ``"laion:random"``, ``progress=`` for ``"laion:<name>"``.
 
     Raises
     ------
@@ -158,7 +177,11 @@ def load(spec: str | os.PathLike, device: str | torch.device = "cpu", **kwargs: 
     FileNotFoundError
         The spec is a path and the file does not exist.
     """
-    if isinstance(spec, os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
+    prefix = spec.split(":", 1)[0] if isinstance(spec, str) and ":" in spec else None
+    backend_spec = prefix in BACKENDS and not Path(spec).exists()  # "laion:/x/ckpt.pt"
+    if not backend_spec and (
+        isinstance(spec, os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec))
+    ):
         if kwargs:
             raise TypeError(f"load({spec!r}): a saved model takes no options, got {sorted(kwargs)}")
         return load_checkpoint(spec, device)
@@ -212,4 +235,64 @@ register_backend(
     ),
     _build_tiny,
     _tiny_class,
+)
+
+
+# ----------------------------------------------------------------------------- laion backend
+def _laion_class() -> type[ClapModel]:
+    from humanclap.models.laion import LaionClap
+
+    return LaionClap
+
+
+def _build_laion(spec: str, **kwargs: Any) -> ClapModel:
+    from humanclap.models import laion
+
+    try:
+        return laion.build(spec, **kwargs)
+    except laion.UnknownSpecError as err:
+        raise _unknown_spec(spec, str(err)) from None
+
+
+register_backend(
+    "laion",
+    (
+        "'laion:<name>': a released LAION-CLAP checkpoint, e.g. 'laion:630k-audioset-best' "
+        "(looked for in $HUMANCLAP_LAION_DIR and <cache>/laion, downloaded when online)",
+        "'laion:random' or 'laion:random:<seed>': LAION-CLAP's architecture, untrained "
+        "(amodel=..., fusion=...)",
+        "'laion:<path>' or <path>: a checkpoint in LAION-CLAP's format",
+    ),
+    _build_laion,
+    _laion_class,
+)
+
+
+# ----------------------------------------------------------------------------- hf backend
+def _hf_class() -> type[ClapModel]:
+    from humanclap.models.hf import HfClap
+
+    return HfClap
+
+
+def _build_hf(spec: str, **kwargs: Any) -> ClapModel:
+    from humanclap.models import hf
+
+    try:
+        return hf.build(spec, **kwargs)
+    except hf.UnknownSpecError as err:
+        raise _unknown_spec(spec, str(err)) from None
+
+
+register_backend(
+    "hf",
+    (
+        "'hf:<repo id>': a transformers ClapModel on the Hugging Face hub, e.g. "
+        "'hf:sarulab-speech/human-clap-wsce-mae' (local HF cache first, downloaded when online)",
+        "'hf:<folder>': a save_pretrained folder (HfClap.save_pretrained or transformers')",
+        "'hf:random' or 'hf:random:<seed>': transformers' ClapModel (clap-htsat-fused "
+        "architecture), untrained (config=..., fusion=...)",
+    ),
+    _build_hf,
+    _hf_class,
 )
