@@ -18,6 +18,27 @@ SMOKE = {
         "n_boot": 20,
         "min_cell": 5,
     },
+    "03_human_clap": {
+        "world_size": 40,
+        "model": "tiny:random",
+        "num_epochs": 1,
+        "n_boot": 20,
+    },
+    "04_loss_study": {
+        "world_size": 40,
+        "model": "tiny:random",
+        "losses": ["mae", "wsce+mae"],
+        "lambda_sweep": [3.0],
+        "seeds": [0, 1],
+        "num_epochs": 1,
+        "n_boot": 20,
+    },
+    "05_score_your_audio": {
+        "world_size": 40,
+        "model": "tiny:random",
+        "n_demo": 6,
+        "num_epochs": 1,
+    },
     "90_embedded_world": {"n_captions": 40, "num_epochs": 2, "n_examples": 1},
 }
 
