@@ -66,3 +66,19 @@ def test_notebook_runs(name: str, tmp_path: Path, relate_dir, categories_path) -
     )
     text = out.read_text()
     assert "World:" in text
+
+
+@pytest.mark.parametrize("params_file", sorted((ROOT / "params").glob("*.yaml")), ids=str)
+def test_params_files_name_only_declared_parameters(params_file: Path) -> None:
+    """Every parameters file is usable: each key reaches a notebook that declares it."""
+    params = nbrun.load_params(params_file)
+    declared = {
+        name: nbrun.declared_parameters(ROOT / "notebooks" / f"{name}.ipynb")
+        for name in nbrun.book_notebooks(ROOT / "_toc.yml")
+    }
+    assert set(params["notebooks"]) <= set(declared), params_file
+    for name, own in params["notebooks"].items():
+        assert set(own) <= set(declared[name]), (params_file, name)
+        nbrun._resolve(name, declared[name], params)  # raises on unknown keys
+    every = set().union(*map(set, declared.values()))
+    assert set(params["common"]) <= every, params_file
