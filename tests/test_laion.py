@@ -496,3 +496,30 @@ def test_fine_tuning_step_updates_the_heads(reloaded, audio):
     assert id(tuned.clap.text_branch.encoder.layer[10].output.dense.weight) not in last
     blocks = tuned.tower_blocks()
     assert (len(blocks["audio"]), len(blocks["text"])) == (5, 13)
+
+
+def test_finetune_runs_on_laion_random(model, tmp_path):
+    """humanclap.train.finetune takes real steps on the LAION architecture on CPU."""
+    import pandas as pd
+    import soundfile as sf
+
+    from humanclap import train
+
+    rows = []
+    for i in range(5):
+        path = tmp_path / f"clip{i}.wav"
+        sf.write(path, _tone(300.0 * (i + 1), 1.0, seed=i).numpy(), SR)
+        rows.append({"audio": str(path), "text": CAPTIONS[i % len(CAPTIONS)], "target": i / 4})
+    pairs = pd.DataFrame(rows)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = train.finetune(
+        model, pairs.iloc[:2], pairs.iloc[2:], trainable="projections", lr=1e-2,
+        num_epochs=1, batch_size=2, patience=None, progress=False, out_dir=tmp_path / "run",
+    )  # fmt: skip
+    assert result.history["epoch"].tolist() == [0, 1]
+    assert np.isfinite(result.history["train_loss"].iloc[1])
+    trained = torch.load(tmp_path / "run" / "state.pt", weights_only=True)["model"]
+    changed = [k for k, v in before.items() if not torch.equal(v, trained[k])]
+    assert changed, "no weight changed"
+    assert all("projection" in k or "logit_scale" in k for k in changed), changed
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())  # input intact
