@@ -35,12 +35,12 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check humanclap tests notebooks
-	$(VENV)/bin/ruff format --check humanclap tests notebooks
+	$(VENV)/bin/ruff check humanclap tests notebooks bench
+	$(VENV)/bin/ruff format --check humanclap tests notebooks bench
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix humanclap tests notebooks
-	$(VENV)/bin/ruff format humanclap tests notebooks
+	$(VENV)/bin/ruff check --fix humanclap tests notebooks bench
+	$(VENV)/bin/ruff format humanclap tests notebooks bench
 
 notebooks: $(STAMP)
 	$(VENV)/bin/humanclap run-notebooks --params $(PARAMS)
