@@ -286,7 +286,7 @@ def cell_heatmap(
     ----------
     table : DataFrame
         One row per cell with columns ``rows``, ``cols``, ``value`` [and ``p``]; NaN cells
-        (e.g. too few ratings) are left blank.
+        (e.g. too few ratings) are drawn grey and unlabelled.
     """
     grid = table.pivot(index=rows, columns=cols, values=value)
     annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}")
@@ -308,6 +308,8 @@ def cell_heatmap(
         cbar_kws={"label": cbar_label},
         ax=ax,
     )
+    ax.grid(False)
+    ax.set_facecolor("#ececec")  # cells without an estimate (too few ratings) stay grey
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(title)
