@@ -435,7 +435,7 @@ def recipe_points(
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(loc="best", frameon=True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=True)
     return fig
 
 
