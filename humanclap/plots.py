@@ -29,6 +29,7 @@ __all__ = [
     "score_distribution_heatmap",
     "screening_bars",
     "setup",
+    "spectrogram",
 ]
 
 #: One colour per audio source, used in every chapter: natural audio in grey.
@@ -436,6 +437,25 @@ def recipe_points(
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=True)
+    return fig
+
+
+def spectrogram(audio: np.ndarray, sample_rate: int, title: str = "") -> plt.Figure:
+    """Spectrogram of one clip (512-point FFT, 75% overlap, dB colour scale).
+
+    Parameters
+    ----------
+    audio : np.ndarray, shape (T,)
+        Mono waveform.
+    sample_rate : int
+        Its rate in Hz.
+    """
+    fig, ax = plt.subplots(figsize=(8, 2.2))
+    ax.specgram(audio, Fs=sample_rate, NFFT=512, noverlap=384, cmap="magma")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("Hz")
+    ax.grid(False)
     return fig
 
 
