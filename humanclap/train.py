@@ -630,6 +630,33 @@ def _evaluate_embedded(
     }
 
 
+def _embed_frame(
+    model: ClapModel,
+    data: PairData,
+    batch_size: int,
+    device: str | torch.device | None,
+    amp: bool | str,
+    num_workers: int,
+    progress: bool | None,
+) -> tuple[Tensor, Tensor]:
+    """Embed every pair of ``data`` once, in order (eval mode, no cache): (N, D) and (N, D)."""
+    device = torch.device(device) if device is not None else model.device
+    model = model.to(device)
+    store = _ClipStore(model.sample_rate, [data], preload=False, num_workers=num_workers)
+    try:
+        return _embed_pairs(
+            model,
+            data,
+            store,
+            batch_size,
+            device,
+            _resolve_amp(amp, device),
+            _want_progress(progress),
+        )
+    finally:
+        store.close()
+
+
 def cosine_scores(
     model: ClapModel,
     pairs: pd.DataFrame,
@@ -654,21 +681,7 @@ def cosine_scores(
     if isinstance(pairs, pd.DataFrame) and "target" not in pairs.columns:
         pairs = pairs.assign(target=0.0)
     data = prepare_pairs(pairs, "pairs", audio_root)
-    device = torch.device(device) if device is not None else model.device
-    model = model.to(device)
-    store = _ClipStore(model.sample_rate, [data], preload=False, num_workers=num_workers)
-    try:
-        audio_emb, text_emb = _embed_pairs(
-            model,
-            data,
-            store,
-            batch_size,
-            device,
-            _resolve_amp(amp, device),
-            _want_progress(progress),
-        )
-    finally:
-        store.close()
+    audio_emb, text_emb = _embed_frame(model, data, batch_size, device, amp, num_workers, progress)
     return _pair_cosine(audio_emb, text_emb)
 
 
@@ -696,21 +709,7 @@ def evaluate(
     """
     losses.parse_loss_name(loss)
     data = prepare_pairs(pairs, "pairs", audio_root, min_rows=3)
-    device = torch.device(device) if device is not None else model.device
-    model = model.to(device)
-    store = _ClipStore(model.sample_rate, [data], preload=False, num_workers=num_workers)
-    try:
-        audio_emb, text_emb = _embed_pairs(
-            model,
-            data,
-            store,
-            batch_size,
-            device,
-            _resolve_amp(amp, device),
-            _want_progress(progress),
-        )
-    finally:
-        store.close()
+    audio_emb, text_emb = _embed_frame(model, data, batch_size, device, amp, num_workers, progress)
     return _evaluate_embedded(
         model, data, audio_emb, text_emb, loss, lambdas, batch_size, mask_false_negatives
     )

@@ -164,21 +164,16 @@ def _has_audio(folder: Path) -> bool:
 
 
 def _find_relate_audio(audio_dir: str | os.PathLike | None, root: Path | None) -> Path | None:
-    if audio_dir is not None:
-        path = Path(audio_dir).expanduser()
-        if not _has_audio(path):
-            raise FileNotFoundError(
-                f"audio_dir={str(audio_dir)!r}: no RELATE audio there (expected folders "
-                f"{', '.join(SOURCES)} holding the wav files named in scores/REL.csv)"
-            )
-        return path
+    given = [(audio_dir, f"audio_dir={str(audio_dir)!r}")] if audio_dir is not None else []
     env = os.environ.get(ENV_RELATE_AUDIO)
-    if env:
-        path = Path(env).expanduser()
+    if not given and env:
+        given = [(env, f"${ENV_RELATE_AUDIO}={env}")]
+    for value, where in given:
+        path = Path(value).expanduser()
         if not _has_audio(path):
             raise FileNotFoundError(
-                f"${ENV_RELATE_AUDIO}={env}: no RELATE audio there (expected folders "
-                f"{', '.join(SOURCES)} holding the wav files named in scores/REL.csv)"
+                f"{where}: no RELATE audio there (expected folders {', '.join(SOURCES)} holding "
+                "the wav files named in scores/REL.csv)"
             )
         return path
     if root is not None and _has_audio(root):

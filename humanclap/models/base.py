@@ -28,11 +28,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 __all__ = [
     "ClapModel",
+    "as_clips",
     "atomic_torch_save",
     "pad_or_crop",
     "retrieval_at_k",
@@ -94,6 +96,32 @@ def pad_or_crop(wave: Tensor, num_samples: int, mode: str = "repeat", offset: in
         raise ValueError(f"mode: expected 'repeat' or 'zero', got {mode!r}")
     reps = -(-num_samples // length)
     return wave.repeat(reps)[:num_samples]
+
+
+def as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
+    """A (B, T) tensor/array or a sequence of 1-D tensors -> list of B finite 1-D tensors."""
+    if isinstance(audio, (Tensor, np.ndarray)):
+        audio = torch.as_tensor(audio)
+        if audio.ndim != 2:
+            raise ValueError(
+                f"audio: expected a (B, T) tensor or a list of 1-D tensors, got shape "
+                f"{tuple(audio.shape)}"
+            )
+        clips = list(audio.unbind(0))
+    else:
+        if isinstance(audio, str):
+            raise TypeError("audio: expected waveforms, got a str (load the file first)")
+        clips = [torch.as_tensor(clip) for clip in audio]
+    if not clips:
+        raise ValueError("audio: empty batch")
+    for i, clip in enumerate(clips):
+        if clip.ndim != 1:
+            raise ValueError(f"audio[{i}]: expected shape (T,), got {tuple(clip.shape)}")
+        if clip.shape[0] == 0:
+            raise ValueError(f"audio[{i}]: empty clip (0 samples)")
+        if not torch.isfinite(clip.detach()).all():
+            raise ValueError(f"audio[{i}]: contains NaN or infinite samples")
+    return clips
 
 
 def _parse_trainable(trainable: str) -> int | None:

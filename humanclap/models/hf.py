@@ -82,7 +82,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel
+from humanclap.models.base import ClapModel, as_clips
 
 __all__ = [
     "FUSED_FEATURE_EXTRACTOR",
@@ -275,32 +275,6 @@ def _gpt2_tokenizer() -> Any:
     from humanclap.models.tokenizer import gpt2_bpe_tokenizer
 
     return gpt2_bpe_tokenizer()
-
-
-def _as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
-    """A (B, T) tensor/array or a sequence of 1-D tensors -> list of B finite 1-D tensors."""
-    if isinstance(audio, (Tensor, np.ndarray)):
-        audio = torch.as_tensor(audio)
-        if audio.ndim != 2:
-            raise ValueError(
-                f"audio: expected a (B, T) tensor or a list of 1-D tensors, got shape "
-                f"{tuple(audio.shape)}"
-            )
-        clips = list(audio.unbind(0))
-    else:
-        if isinstance(audio, str):
-            raise TypeError("audio: expected waveforms, got a str (load the file first)")
-        clips = [torch.as_tensor(clip) for clip in audio]
-    if not clips:
-        raise ValueError("audio: empty batch")
-    for i, clip in enumerate(clips):
-        if clip.ndim != 1:
-            raise ValueError(f"audio[{i}]: expected shape (T,), got {tuple(clip.shape)}")
-        if clip.shape[0] == 0:
-            raise ValueError(f"audio[{i}]: empty clip (0 samples)")
-        if not torch.isfinite(clip.detach()).all():
-            raise ValueError(f"audio[{i}]: contains NaN or infinite samples")
-    return clips
 
 
 def _features(out: Any) -> Tensor:
@@ -611,7 +585,7 @@ class HfClap(ClapModel):
             Clips shorter than 10 s are padded as the feature extractor says (``"repeatpad"``:
             repeated, then zero-padded); longer ones as in the module doc.
         """
-        clips = _as_clips(audio)
+        clips = as_clips(audio)
         feats = [self.clip_features(clip) for clip in clips]
         dtype = self.clap.logit_scale_a.dtype
         input_features = torch.from_numpy(np.stack([mel for mel, _ in feats])).to(

@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel, atomic_torch_save
+from humanclap.models.base import ClapModel, as_clips, atomic_torch_save
 
 __all__ = [
     "CHECKPOINTS",
@@ -407,31 +407,6 @@ def repeatpad(wave: Tensor, num_samples: int = CLIP_SAMPLES) -> Tensor:
     return F.pad(wave, (0, num_samples - wave.shape[0]), mode="constant", value=0.0)
 
 
-def _as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
-    if isinstance(audio, (Tensor, np.ndarray)):
-        audio = torch.as_tensor(audio)
-        if audio.ndim != 2:
-            raise ValueError(
-                f"audio: expected a (B, T) tensor or a list of 1-D tensors, got shape "
-                f"{tuple(audio.shape)}"
-            )
-        clips = list(audio.unbind(0))
-    else:
-        if isinstance(audio, str):
-            raise TypeError("audio: expected waveforms, got a str (load the file first)")
-        clips = [torch.as_tensor(clip) for clip in audio]
-    if not clips:
-        raise ValueError("audio: empty batch")
-    for i, clip in enumerate(clips):
-        if clip.ndim != 1:
-            raise ValueError(f"audio[{i}]: expected shape (T,), got {tuple(clip.shape)}")
-        if clip.shape[0] == 0:
-            raise ValueError(f"audio[{i}]: empty clip (0 samples)")
-        if not torch.isfinite(clip.detach()).all():
-            raise ValueError(f"audio[{i}]: contains NaN or infinite samples")
-    return clips
-
-
 # ----------------------------------------------------------------------------- the model
 class LaionClap(ClapModel):
     """LAION-CLAP (HTS-AT audio encoder, RoBERTa text encoder), 48 kHz, 10 s, D = 512.
@@ -646,7 +621,7 @@ class LaionClap(ClapModel):
             Samples in [-1, 1] (clipped, then int16-quantised as laion does). Clips shorter than
             10 s are repeat-padded, longer ones cropped to their first 10 s.
         """
-        clips = _as_clips(audio)
+        clips = as_clips(audio)
         return self.clap.get_audio_embedding([self.audio_features(clip) for clip in clips])
 
     # ------------------------------------------------------------------ LAION format
