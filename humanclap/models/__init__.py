@@ -34,7 +34,13 @@ from typing import Any
 
 import torch
 
-from humanclap.models.base import ClapModel, pad_or_crop, retrieval_at_k, stable_hash
+from humanclap.models.base import (
+    ClapModel,
+    pad_or_crop,
+    random_seed,
+    retrieval_at_k,
+    stable_hash,
+)
 
 __all__ = [
     "BACKENDS",
@@ -211,14 +217,7 @@ def _build_tiny(spec: str, **kwargs: Any) -> ClapModel:
         return tiny.load_pretrained(**kwargs)
     if len(parts) in (2, 3) and parts[1] == "random":
         config = kwargs.pop("config", None) or tiny.TinyConfig()
-        seed = kwargs.pop("seed", None)
-        if len(parts) == 3:
-            if seed is not None:
-                raise TypeError(f"spec {spec!r} already gives a seed; do not pass seed=")
-            try:
-                seed = int(parts[2])
-            except ValueError:
-                raise _unknown_spec(spec, f"seed {parts[2]!r} is not an integer") from None
+        seed = random_seed(spec, parts[1:], kwargs, lambda why: _unknown_spec(spec, why))
         if kwargs:
             raise TypeError(f"load({spec!r}): unexpected option(s) {sorted(kwargs)}")
         if seed is not None:

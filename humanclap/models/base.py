@@ -24,7 +24,7 @@ import json
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +35,7 @@ from torch import Tensor, nn
 __all__ = [
     "ClapModel",
     "as_clips",
+    "random_seed",
     "atomic_torch_save",
     "pad_or_crop",
     "retrieval_at_k",
@@ -122,6 +123,45 @@ def as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
         if not torch.isfinite(clip.detach()).all():
             raise ValueError(f"audio[{i}]: contains NaN or infinite samples")
     return clips
+
+
+def random_seed(
+    spec: str,
+    parts: list[str],
+    kwargs: dict[str, Any],
+    error: Callable[[str], Exception] = ValueError,
+) -> int | None:
+    """The seed of a ``"<backend>:random[:<seed>]"`` spec, or of a ``seed=`` keyword.
+
+    Parameters
+    ----------
+    spec : str
+        The whole spec, for messages.
+    parts : list of str
+        ``spec`` after the backend prefix, split on ``":"`` (``["random"]`` or
+        ``["random", "<seed>"]``).
+    kwargs : dict
+        The builder's keyword arguments; ``seed`` is popped from it.
+    error : callable ``(message) -> Exception``
+        What to raise for a malformed spec (e.g. the backend's own ``ValueError`` subclass).
+
+    Returns
+    -------
+    int or None
+        None when neither the spec nor ``seed=`` gives one.
+    """
+    seed = kwargs.pop("seed", None)
+    if len(parts) > 2:
+        prefix = spec.split(":", 1)[0]
+        raise error(f"expected '{prefix}:random' or '{prefix}:random:<seed>'")
+    if len(parts) == 2:
+        if seed is not None:
+            raise TypeError(f"spec {spec!r} already gives a seed; do not pass seed=")
+        try:
+            seed = int(parts[1])
+        except ValueError:
+            raise error(f"seed {parts[1]!r} is not an integer") from None
+    return None if seed is None else int(seed)
 
 
 def _parse_trainable(trainable: str) -> int | None:

@@ -82,7 +82,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel, as_clips
+from humanclap.models.base import ClapModel, as_clips, random_seed
 
 __all__ = [
     "FUSED_FEATURE_EXTRACTOR",
@@ -965,17 +965,7 @@ def build(spec: str, **kwargs: Any) -> HfClap:
     rest = spec[len("hf:") :]
     options = {k: kwargs.pop(k) for k in ("fuse_short_clips", "max_text_tokens") if k in kwargs}
     if rest == "random" or rest.startswith("random:"):
-        parts = rest.split(":")
-        seed = kwargs.pop("seed", None)
-        if len(parts) == 2:
-            if seed is not None:
-                raise TypeError(f"spec {spec!r} already gives a seed; do not pass seed=")
-            try:
-                seed = int(parts[1])
-            except ValueError:
-                raise UnknownSpecError(f"seed {parts[1]!r} is not an integer") from None
-        elif len(parts) > 2:
-            raise UnknownSpecError("expected 'hf:random' or 'hf:random:<seed>'")
+        seed = random_seed(spec, rest.split(":"), kwargs, UnknownSpecError)
         config = kwargs.pop("config", None)
         fusion = kwargs.pop("fusion", None)
         tokenizer = kwargs.pop("tokenizer", None)

@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel, as_clips, atomic_torch_save
+from humanclap.models.base import ClapModel, as_clips, atomic_torch_save, random_seed
 
 __all__ = [
     "CHECKPOINTS",
@@ -873,17 +873,7 @@ def build(spec: str, **kwargs: Any) -> LaionClap:
         raise UnknownSpecError("expected 'laion:<name>', 'laion:random' or 'laion:<path>'")
     rest = spec[len("laion:") :]
     if rest == "random" or rest.startswith("random:"):
-        parts = rest.split(":")
-        seed = kwargs.pop("seed", None)
-        if len(parts) == 2:
-            if seed is not None:
-                raise TypeError(f"spec {spec!r} already gives a seed; do not pass seed=")
-            try:
-                seed = int(parts[1])
-            except ValueError:
-                raise UnknownSpecError(f"seed {parts[1]!r} is not an integer") from None
-        elif len(parts) > 2:
-            raise UnknownSpecError("expected 'laion:random' or 'laion:random:<seed>'")
+        seed = random_seed(spec, rest.split(":"), kwargs, UnknownSpecError)
         amodel = kwargs.pop("amodel", "HTSAT-tiny")
         fusion = bool(kwargs.pop("fusion", False))
         tokenizer = kwargs.pop("tokenizer", None)
