@@ -35,6 +35,7 @@ from torch import Tensor, nn
 __all__ = [
     "ClapModel",
     "as_clips",
+    "as_texts",
     "random_seed",
     "atomic_torch_save",
     "pad_or_crop",
@@ -123,6 +124,19 @@ def as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
         if not torch.isfinite(clip.detach()).all():
             raise ValueError(f"audio[{i}]: contains NaN or infinite samples")
     return clips
+
+
+def as_texts(texts: Sequence[str]) -> list[str]:
+    """A non-empty sequence of captions as a list of str (a lone str is refused, not split)."""
+    if isinstance(texts, str):
+        raise TypeError("texts: expected a sequence of strings, got a single str")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts: empty batch")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}]: expected str, got {type(text).__name__}")
+    return texts
 
 
 def random_seed(

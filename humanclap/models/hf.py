@@ -82,7 +82,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel, as_clips, random_seed
+from humanclap.models.base import ClapModel, as_clips, as_texts, random_seed
 
 __all__ = [
     "FUSED_FEATURE_EXTRACTOR",
@@ -518,14 +518,7 @@ class HfClap(ClapModel):
     def embed_text(self, texts: Sequence[str]) -> Tensor:
         """Captions -> Tensor (B, D), L2-normalised (``padding=True``, at most
         :attr:`max_text_tokens` tokens, ``get_text_features``)."""
-        if isinstance(texts, str):
-            raise TypeError("texts: expected a sequence of strings, got a single str")
-        texts = list(texts)
-        if not texts:
-            raise ValueError("texts: empty batch")
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{i}]: expected str, got {type(text).__name__}")
+        texts = as_texts(texts)
         tokens = self.tokenizer(
             texts,
             padding=True,

@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel, as_clips, atomic_torch_save, random_seed
+from humanclap.models.base import ClapModel, as_clips, as_texts, atomic_torch_save, random_seed
 
 __all__ = [
     "CHECKPOINTS",
@@ -529,14 +529,7 @@ class LaionClap(ClapModel):
     # ------------------------------------------------------------------ embeddings
     def embed_text(self, texts: Sequence[str]) -> Tensor:
         """Captions -> Tensor (B, 512), L2-normalised (laion's tokenisation, max 77 tokens)."""
-        if isinstance(texts, str):
-            raise TypeError("texts: expected a sequence of strings, got a single str")
-        texts = list(texts)
-        if not texts:
-            raise ValueError("texts: empty batch")
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{i}]: expected str, got {type(text).__name__}")
+        texts = as_texts(texts)
         tokens = self.tokenizer(
             texts,
             padding="max_length",
