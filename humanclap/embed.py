@@ -36,7 +36,7 @@ odd audio (silent, shorter than 1 s, longer than the model's window) is embedded
 
 Cache
 -----
-``cache_dir="auto"`` is ``<humanclap.data.download.user_cache_dir()>/embeddings``; ``None``
+``cache_dir="auto"`` is ``<humanclap.utils.user_cache_dir()>/embeddings``; ``None``
 disables the cache; any other value is a folder. Layout::
 
     <cache_dir>/<model.fingerprint>-<precision>/<audio|text>/<key[:2]>/<key>.emb
@@ -183,8 +183,8 @@ class EmbedError(ValueError):
 
 # ----------------------------------------------------------------------------- cache
 def default_cache_dir() -> Path:
-    """``<humanclap.data.download.user_cache_dir()>/embeddings`` (not created here)."""
-    from humanclap.data.download import user_cache_dir
+    """``<humanclap.utils.user_cache_dir()>/embeddings`` (not created here)."""
+    from humanclap.utils import user_cache_dir
 
     return user_cache_dir() / "embeddings"
 

@@ -39,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from humanclap.similarity import cosine_matrix, pair_cosine
+
 __all__ = [
     "TERMS",
     "combined",
@@ -179,20 +181,13 @@ def _per_pair_contrastive(
     n = _check_embeddings(audio_emb, text_emb)
     scale = _check_scale(logit_scale, audio_emb)
     mask = _check_mask(mask, n, audio_emb.device)
-    a = F.normalize(audio_emb, dim=-1)
-    t = F.normalize(text_emb, dim=-1)
-    logits = scale * (a @ t.T)  # (N, N): row i = audio i against all texts
+    logits = scale * cosine_matrix(audio_emb, text_emb)  # (N, N): row i = audio i, all texts
     if mask is not None:
         logits = logits.masked_fill(mask, float("-inf"))
     labels = torch.arange(n, device=logits.device)
     audio_to_text = F.cross_entropy(logits, labels, reduction="none")  # CE(L[i, :], i)
     text_to_audio = F.cross_entropy(logits.T, labels, reduction="none")  # CE(L[:, i], i)
     return 0.5 * (audio_to_text + text_to_audio)
-
-
-def _pair_cosine(audio_emb: Tensor, text_emb: Tensor) -> Tensor:
-    """``cos(a_i, t_i)``, shape (N,)."""
-    return (F.normalize(audio_emb, dim=-1) * F.normalize(text_emb, dim=-1)).sum(-1)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -265,14 +260,14 @@ def mae(audio_emb: Tensor, text_emb: Tensor, target: Tensor | Sequence[float]) -
     """
     n = _check_embeddings(audio_emb, text_emb)
     y = _check_vector(target, "target", n, audio_emb, unit_interval=True)
-    return (_pair_cosine(audio_emb, text_emb) - y).abs().mean()
+    return (pair_cosine(audio_emb, text_emb) - y).abs().mean()
 
 
 def mse(audio_emb: Tensor, text_emb: Tensor, target: Tensor | Sequence[float]) -> Tensor:
     """Mean squared error ``(1/N) sum_i (cos(a_i, t_i) - y_i)^2``; see :func:`mae`."""
     n = _check_embeddings(audio_emb, text_emb)
     y = _check_vector(target, "target", n, audio_emb, unit_interval=True)
-    return (_pair_cosine(audio_emb, text_emb) - y).square().mean()
+    return (pair_cosine(audio_emb, text_emb) - y).square().mean()
 
 
 def parse_loss_name(name: str) -> tuple[str, ...]:

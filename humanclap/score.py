@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from humanclap.embed import EmbedInfo, embed_audio, embed_text
+from humanclap.similarity import cosine_rows
 
 __all__ = ["ScoreInfo", "clapscore", "cosine_rows", "resolve_audio_path", "score_pairs"]
 
@@ -36,16 +37,6 @@ class ScoreInfo:
 
     def summary(self) -> str:
         return f"{self.audio.summary()}; {self.text.summary()}"
-
-
-def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine of two (N, D) arrays -> (N,) float64 (NaN where a row is NaN or zero)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"expected two (N, D) arrays of one shape, got {a.shape} and {b.shape}")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.einsum("nd,nd->n", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
 def clapscore(

@@ -1,4 +1,4 @@
-"""humanclap.data.download and the download paths of the RELATE / category loaders.
+"""humanclap.utils.download and the download paths of the RELATE / category loaders.
 
 Everything is served by a loopback ``http.server`` in a thread from ``tmp_path``; the files are
 small fixture CSVs with their own sha256 (the checksum tables are monkeypatched).

@@ -376,7 +376,7 @@ def _assert_fast_missing(spec: str, budget: float = 15.0) -> str:
         models.load(spec)
     assert time.monotonic() - start < budget
     message = str(info.value)
-    from humanclap.data.download import user_cache_dir
+    from humanclap.utils import user_cache_dir
 
     for part in ("630k-audioset-best.pt", str(user_cache_dir() / "laion"), "HUMANCLAP_LAION_DIR"):
         assert part in message
@@ -407,13 +407,13 @@ def test_missing_checkpoint_dead_network_fails_fast(monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setattr(laion, "_BASE_URL", f"http://127.0.0.1:{port}/")
     assert "download failed" in _assert_fast_missing("laion:630k-audioset-best.pt")
-    from humanclap.data.download import user_cache_dir
+    from humanclap.utils import user_cache_dir
 
     assert not (user_cache_dir() / "laion" / "630k-audioset-best.pt").exists()
 
 
 def test_checkpoint_lookup_order(tmp_path, monkeypatch):
-    from humanclap.data.download import user_cache_dir
+    from humanclap.utils import user_cache_dir
 
     cached = user_cache_dir() / "laion" / "630k-best.pt"
     cached.parent.mkdir(parents=True)

@@ -11,8 +11,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from humanclap import models  # noqa: E402
+from humanclap import models, pretrained, similarity  # noqa: E402
+from humanclap.data import synthetic  # noqa: E402
 from humanclap.models import base, frontend, tiny  # noqa: E402
+from humanclap.train import pretrain  # noqa: E402
 
 SR = 16_000
 
@@ -318,7 +320,7 @@ def test_retrieval_at_k():
     gen = torch.Generator().manual_seed(1)
     a = torch.randn(30, 8, generator=gen)
     t = a + 1.2 * torch.randn(30, 8, generator=gen)
-    out = base.retrieval_at_k(a, t, ks=(1, 5, 50))
+    out = similarity.retrieval_at_k(a, t, ks=(1, 5, 50))
     an = torch.nn.functional.normalize(a.double(), dim=1)
     tn = torch.nn.functional.normalize(t.double(), dim=1)
     sim = (an @ tn.T).numpy()
@@ -328,16 +330,16 @@ def test_retrieval_at_k():
         assert out[f"audio_to_text@{k}"] == pytest.approx(a2t)
     assert out["n"] == 30 and out["chance@5"] == pytest.approx(5 / 30) and out["chance@50"] == 1
     assert out["text_to_audio@50"] == 1.0
-    perfect = base.retrieval_at_k(torch.eye(4), torch.eye(4), ks=(1,))
+    perfect = similarity.retrieval_at_k(torch.eye(4), torch.eye(4), ks=(1,))
     assert perfect["text_to_audio@1"] == perfect["audio_to_text@1"] == 1.0
-    swapped = base.retrieval_at_k(torch.eye(4), torch.eye(4)[[1, 0, 2, 3]], ks=(1,))
+    swapped = similarity.retrieval_at_k(torch.eye(4), torch.eye(4)[[1, 0, 2, 3]], ks=(1,))
     assert swapped["text_to_audio@1"] == 0.5
-    dup = base.retrieval_at_k(torch.eye(3)[[0, 0, 1]], torch.eye(3)[[0, 0, 1]], ks=(1,))
+    dup = similarity.retrieval_at_k(torch.eye(3)[[0, 0, 1]], torch.eye(3)[[0, 0, 1]], ks=(1,))
     assert dup["text_to_audio@1"] == 1.0  # exact ties do not count against a pair
     with pytest.raises(ValueError, match="ks"):
-        base.retrieval_at_k(a, t, ks=(0,))
+        similarity.retrieval_at_k(a, t, ks=(0,))
     with pytest.raises(ValueError, match="shape"):
-        base.retrieval_at_k(a, t[:3])
+        similarity.retrieval_at_k(a, t[:3])
 
 
 # ----------------------------------------------------------------------------- training
@@ -366,7 +368,7 @@ def test_fit_contrastive_learns_toy_sounds():
             clips.append(render(freq))
             texts.append(f"a {word} beep")
     model = tiny.TinyClap(cfg)
-    history = tiny.fit_contrastive(
+    history = pretrain.fit_contrastive(
         model,
         clips,
         texts,
@@ -380,7 +382,7 @@ def test_fit_contrastive_learns_toy_sounds():
     assert history[-1] < history[0]
     held_clips = [render(f) for f in words.values()]
     with torch.no_grad():
-        out = base.retrieval_at_k(
+        out = similarity.retrieval_at_k(
             model.embed_audio(held_clips), model.embed_text([f"a {w} beep" for w in words]), ks=(1,)
         )
     assert out["text_to_audio@1"] >= 0.75 and out["audio_to_text@1"] >= 0.75
@@ -390,9 +392,9 @@ def test_fit_contrastive_learns_toy_sounds():
 def test_fit_contrastive_validates():
     m = tiny.TinyClap(tiny.TinyConfig(max_seconds=1.5))
     with pytest.raises(ValueError, match="texts"):
-        tiny.fit_contrastive(m, [torch.zeros(100)] * 3, ["a", "b"], progress=False)
+        pretrain.fit_contrastive(m, [torch.zeros(100)] * 3, ["a", "b"], progress=False)
     with pytest.raises(ValueError, match="at least 2"):
-        tiny.fit_contrastive(m, [torch.zeros(100)], ["a"], progress=False)
+        pretrain.fit_contrastive(m, [torch.zeros(100)], ["a"], progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -409,20 +411,20 @@ def test_pretrained_tiny_retrieves_held_out_pairs(small_world, tmp_path: Path):
     cache = tmp_path / "cache"
     model = models.load("tiny", world=small_world, cache_dir=cache, num_epochs=40, progress=False)
     assert model.spec == "tiny" and not model.training
-    cached = tiny.pretrained_cache_path(small_world, cache_dir=cache, num_epochs=40)
+    cached = pretrained.pretrained_cache_path(small_world, cache_dir=cache, num_epochs=40)
     assert cached.is_file() and cached.parent == cache / "models"
     assert cached.name.startswith("tiny-")
     prov = model.provenance
-    assert prov["world_fingerprint"] == tiny.world_fingerprint(small_world)
+    assert prov["world_fingerprint"] == synthetic.world_fingerprint(small_world)
     assert prov["num_train_pairs"] > 50
 
-    test_pairs = tiny.natural_pairs(small_world, "test")
+    test_pairs = pretrain.natural_pairs(small_world, "test")
     assert set(test_pairs["source"]) == {"audiocaps"}
-    clips = tiny.read_clips(small_world, test_pairs["wavname"].tolist(), model.sample_rate)
+    clips = pretrain.read_clips(small_world, test_pairs["wavname"].tolist(), model.sample_rate)
     with torch.no_grad():
         audio_emb = model.embed_audio(clips)
         text_emb = model.embed_text(test_pairs["text"].tolist())
-    out = models.retrieval_at_k(audio_emb, text_emb, ks=(1, 5))
+    out = similarity.retrieval_at_k(audio_emb, text_emb, ks=(1, 5))
     assert out == pytest.approx(prov["retrieval_test"])
     for direction in ("text_to_audio", "audio_to_text"):
         assert out[f"{direction}@1"] >= 3 * out["chance@1"], out

@@ -18,6 +18,7 @@ from humanclap import models, train  # noqa: E402
 from humanclap.data import load_relate, pair_table  # noqa: E402
 from humanclap.data import synthetic as S  # noqa: E402
 from humanclap.models import tiny  # noqa: E402
+from humanclap.train import pretrain  # noqa: E402
 
 #: A small, fast tiny-CLAP architecture for 2-second clips.
 SMALL_CFG = tiny.TinyConfig(
@@ -57,7 +58,7 @@ def pairs(world: Path) -> dict[str, pd.DataFrame]:
 def base(world: Path) -> tiny.TinyClap:
     """A small tiny CLAP pre-trained briefly on the world's natural train pairs (~3 s)."""
     torch.set_num_threads(2)
-    return tiny.pretrain(world, SMALL_CFG, num_epochs=20, batch_size=32, progress=False)
+    return pretrain.pretrain(world, SMALL_CFG, num_epochs=20, batch_size=32, progress=False)
 
 
 def _run(base, pairs, world, n_train: int | None = None, **kw) -> train.FinetuneResult:
@@ -349,7 +350,7 @@ def test_audio_column_equals_wavname_under_root(base, pairs, world):
         audio=[str(world / w.lstrip("/")) for w in va["wavname"]]
     )
     np.testing.assert_array_equal(train.cosine_scores(base, with_paths), by_root)
-    clips = tiny.read_clips(world, va["wavname"].tolist(), base.sample_rate)
+    clips = pretrain.read_clips(world, va["wavname"].tolist(), base.sample_rate)
     with torch.no_grad():
         ref = (base.embed_audio(clips) * base.embed_text(va["text"].tolist())).sum(-1)
     np.testing.assert_allclose(by_root, ref.double().numpy(), atol=1e-5)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from humanclap.data.download import ChecksumError, DownloadError, download, user_cache_dir
 from humanclap.data.relate import RelateDataError, read_csv_checked, row_error
+from humanclap.utils import ChecksumError, DownloadError, download, user_cache_dir
 
 __all__ = [
     "CATEGORIES_SHA256",

@@ -68,7 +68,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from humanclap.data.download import (
+from humanclap.utils import (
     ChecksumError,
     DownloadError,
     download,

@@ -109,7 +109,6 @@ import pandas as pd
 import soundfile as sf
 from scipy import signal, special, stats
 
-from humanclap.data.download import user_cache_dir
 from humanclap.data.synth_events import (
     CATEGORY_ORDER,
     CONFUSABLE,
@@ -118,6 +117,7 @@ from humanclap.data.synth_events import (
     phrase_event,
     synth_event,
 )
+from humanclap.utils import user_cache_dir
 
 __all__ = [
     "AUDIO_TYPE",
@@ -1595,3 +1595,22 @@ def true_noise_ceiling(
         "n_pairs": len(t),
         "n_listeners": len(pool),
     }
+
+
+def world_fingerprint(world_root: str | os.PathLike) -> str:
+    """The world's content fingerprint: ``world.json["fingerprint"]`` when present, else a hash
+    of ``scores/REL.csv`` and the names and sizes of all WAV files under the root."""
+    root = Path(world_root)
+    meta = root / "world.json"
+    if meta.is_file():
+        try:
+            value = json.loads(meta.read_text()).get("fingerprint")
+        except (json.JSONDecodeError, AttributeError) as err:
+            raise ValueError(f"{meta}: not a JSON object ({err})") from err
+        if value:
+            return str(value)
+    rel = root / "scores" / "REL.csv"
+    if not rel.is_file():
+        raise FileNotFoundError(f"{rel}: no ratings file; is {root} a world/RELATE root?")
+    wavs = sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*.wav"))
+    return stable_hash({"rel": rel.read_bytes().hex(), "wavs": wavs}, length=32)

@@ -26,7 +26,9 @@ backend is used.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,23 +36,25 @@ from typing import Any
 
 import torch
 
+from humanclap import similarity
 from humanclap.models.base import (
     ClapModel,
     pad_or_crop,
     random_seed,
-    retrieval_at_k,
     stable_hash,
 )
 
 __all__ = [
     "BACKENDS",
+    "PRETRAINED",
+    "pretrained_builder",
+    "register_pretrained",
     "Backend",
     "ClapModel",
     "load",
     "load_checkpoint",
     "pad_or_crop",
     "register_backend",
-    "retrieval_at_k",
     "stable_hash",
     "valid_spec_forms",
 ]
@@ -101,6 +105,32 @@ def register_backend(
     backend = Backend(prefix, tuple(forms), build, model_class)
     BACKENDS[prefix] = backend
     return backend
+
+
+#: Builders of pre-trained models that need more than the model code (data, training), by
+#: spec: filled by :func:`register_pretrained` or from the ``humanclap.pretrained`` entry points.
+PRETRAINED: dict[str, Callable[..., ClapModel]] = {}
+PRETRAINED_GROUP = "humanclap.pretrained"
+
+
+def register_pretrained(name: str, build: Callable[..., ClapModel]) -> None:
+    """Make ``load(name)`` call ``build(**kwargs)`` (e.g. ``"tiny"``, see :mod:`humanclap.pretrained`)."""
+    PRETRAINED[name] = build
+
+
+def pretrained_builder(name: str) -> Callable[..., ClapModel]:
+    """The builder registered for ``name``, looked up in the ``humanclap.pretrained`` entry
+    points on first use (a package declares it in its ``pyproject.toml``)."""
+    if name not in PRETRAINED:
+        for point in importlib.metadata.entry_points(group=PRETRAINED_GROUP, name=name):
+            PRETRAINED[name] = point.load()
+    if name not in PRETRAINED:
+        raise LookupError(
+            f"load({name!r}): no pre-trained model {name!r} is registered (its entry point in "
+            f"the {PRETRAINED_GROUP!r} group is missing: is humanclap installed, e.g. "
+            "`pip install -e .`?)"
+        )
+    return PRETRAINED[name]
 
 
 def valid_spec_forms() -> list[str]:
@@ -214,7 +244,7 @@ def _build_tiny(spec: str, **kwargs: Any) -> ClapModel:
 
     parts = spec.split(":")
     if parts == ["tiny"]:
-        return tiny.load_pretrained(**kwargs)
+        return pretrained_builder("tiny")(**kwargs)
     if len(parts) in (2, 3) and parts[1] == "random":
         config = kwargs.pop("config", None) or tiny.TinyConfig()
         seed = random_seed(spec, parts[1:], kwargs, lambda why: _unknown_spec(spec, why))
@@ -295,3 +325,19 @@ register_backend(
     _build_hf,
     _hf_class,
 )
+
+
+# ----------------------------------------------------------------------------- deprecated names
+_MOVED = {"retrieval_at_k": ("humanclap.similarity", similarity.retrieval_at_k)}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        where, obj = _MOVED[name]
+        warnings.warn(
+            f"humanclap.models.{name} is deprecated: use {where}.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return obj
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

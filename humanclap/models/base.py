@@ -20,17 +20,17 @@ and weights, a cache key for embeddings) and :meth:`ClapModel.save` (an atomic c
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import Tensor, nn
+
+from humanclap.audio import as_clips, pad_or_crop
+from humanclap.utils import atomic_torch_save, stable_hash
 
 __all__ = [
     "ClapModel",
@@ -39,91 +39,8 @@ __all__ = [
     "random_seed",
     "atomic_torch_save",
     "pad_or_crop",
-    "retrieval_at_k",
     "stable_hash",
 ]
-
-#: Keys of a saved checkpoint (all values are tensors or primitive types).
-CHECKPOINT_KEYS: tuple[str, ...] = ("spec", "config", "state_dict")
-
-
-def stable_hash(obj: Any, length: int = 16) -> str:
-    """Hex sha256 (first ``length`` characters) of a JSON-serialisable object (sorted keys)."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
-
-
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save(obj)`` to a temporary file beside ``path``, then :func:`os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as handle:
-            torch.save(obj, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def pad_or_crop(wave: Tensor, num_samples: int, mode: str = "repeat", offset: int = 0) -> Tensor:
-    """Bring one clip to exactly ``num_samples`` samples.
-
-    Parameters
-    ----------
-    wave : Tensor, shape (T,)
-    num_samples : int
-    mode : {"repeat", "zero"}
-        How a short clip is filled: ``"repeat"`` tiles the clip (as LAION-CLAP's "repeatpad"
-        does, minus its final zero padding), ``"zero"`` appends zeros. An empty clip gives zeros.
-    offset : int
-        Where a long clip is cropped: samples ``offset .. offset + num_samples`` (clipped to the
-        end). 0 = the first ``num_samples`` samples.
-
-    Returns
-    -------
-    Tensor, shape (num_samples,)
-    """
-    if wave.ndim != 1:
-        raise ValueError(f"wave: expected shape (T,), got {tuple(wave.shape)}")
-    length = wave.shape[0]
-    if length >= num_samples:
-        start = max(0, min(int(offset), length - num_samples))
-        return wave[start : start + num_samples]
-    if length == 0 or mode == "zero":
-        return torch.cat([wave, wave.new_zeros(num_samples - length)])
-    if mode != "repeat":
-        raise ValueError(f"mode: expected 'repeat' or 'zero', got {mode!r}")
-    reps = -(-num_samples // length)
-    return wave.repeat(reps)[:num_samples]
-
-
-def as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
-    """A (B, T) tensor/array or a sequence of 1-D tensors -> list of B finite 1-D tensors."""
-    if isinstance(audio, (Tensor, np.ndarray)):
-        audio = torch.as_tensor(audio)
-        if audio.ndim != 2:
-            raise ValueError(
-                f"audio: expected a (B, T) tensor or a list of 1-D tensors, got shape "
-                f"{tuple(audio.shape)}"
-            )
-        clips = list(audio.unbind(0))
-    else:
-        if isinstance(audio, str):
-            raise TypeError("audio: expected waveforms, got a str (load the file first)")
-        clips = [torch.as_tensor(clip) for clip in audio]
-    if not clips:
-        raise ValueError("audio: empty batch")
-    for i, clip in enumerate(clips):
-        if clip.ndim != 1:
-            raise ValueError(f"audio[{i}]: expected shape (T,), got {tuple(clip.shape)}")
-        if clip.shape[0] == 0:
-            raise ValueError(f"audio[{i}]: empty clip (0 samples)")
-        if not torch.isfinite(clip.detach()).all():
-            raise ValueError(f"audio[{i}]: contains NaN or infinite samples")
-    return clips
 
 
 def as_texts(texts: Sequence[str]) -> list[str]:
@@ -375,50 +292,3 @@ class ClapModel(nn.Module, ABC):
 
 
 # ----------------------------------------------------------------------------- retrieval
-def retrieval_at_k(
-    audio_emb: Tensor, text_emb: Tensor, ks: Sequence[int] = (1, 5)
-) -> dict[str, float]:
-    """Cross-modal retrieval recall@k of N matching pairs (row i of each is pair i).
-
-    For text ``i`` the audios are ranked by cosine; the hit counts when fewer than ``k`` audios
-    score *strictly* higher than audio ``i`` (so exact ties, e.g. duplicated captions or clips,
-    do not count against a pair). Likewise audio -> text.
-
-    Parameters
-    ----------
-    audio_emb, text_emb : Tensor, shape (N, D)
-    ks : sequence of int
-        Cut-offs, each >= 1.
-
-    Returns
-    -------
-    dict
-        ``"n"``: N; for each k: ``"text_to_audio@k"``, ``"audio_to_text@k"`` (fractions in
-        [0, 1]) and ``"chance@k"`` = min(k, N) / N, the expected recall of a random ranking.
-    """
-    if audio_emb.ndim != 2 or audio_emb.shape != text_emb.shape:
-        raise ValueError(
-            f"audio_emb/text_emb: expected two (N, D) tensors of one shape, got "
-            f"{tuple(audio_emb.shape)} and {tuple(text_emb.shape)}"
-        )
-    n = audio_emb.shape[0]
-    if n == 0:
-        raise ValueError("audio_emb/text_emb: no pairs (N = 0)")
-    bad_ks = [k for k in ks if int(k) != k or k < 1]
-    if bad_ks:
-        raise ValueError(f"ks: cut-offs must be integers >= 1, got {bad_ks}")
-    with torch.no_grad():
-        a = torch.nn.functional.normalize(audio_emb.detach().double(), dim=-1)
-        t = torch.nn.functional.normalize(text_emb.detach().double(), dim=-1)
-        sim = a @ t.T  # (N audios, N texts)
-        diag = sim.diagonal()
-        # rank of the true item: how many others score strictly higher
-        rank_t2a = (sim > diag[None, :]).sum(dim=0)  # per text, over audios (column)
-        rank_a2t = (sim > diag[:, None]).sum(dim=1)  # per audio, over texts (row)
-    out: dict[str, float] = {"n": n}
-    for k in ks:
-        k = int(k)
-        out[f"text_to_audio@{k}"] = float((rank_t2a < k).double().mean())
-        out[f"audio_to_text@{k}"] = float((rank_a2t < k).double().mean())
-        out[f"chance@{k}"] = min(k, n) / n
-    return out

@@ -169,7 +169,7 @@ class UnknownSpecError(ValueError):
 
 # ----------------------------------------------------------------------------- small helpers
 def _offline() -> bool:
-    from humanclap.data.download import is_offline
+    from humanclap.utils import is_offline
 
     return is_offline() or any(
         os.environ.get(name, "").strip().lower() in _TRUE

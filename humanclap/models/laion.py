@@ -803,7 +803,7 @@ def laion_checkpoint_path(name: str, *, progress: bool = True) -> Path:
         Absent and offline (at once), or the download failed; names the file, the URL, the
         folder to put it in and ``$HUMANCLAP_LAION_DIR``.
     """
-    from humanclap.data.download import (
+    from humanclap.utils import (
         ENV_OFFLINE,
         DownloadError,
         download,

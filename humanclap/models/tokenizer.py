@@ -80,7 +80,7 @@ def hf_hub_cache_dir() -> Path:
 
 
 def _own_cache_dir() -> Path:
-    from humanclap.data.download import user_cache_dir
+    from humanclap.utils import user_cache_dir
 
     return user_cache_dir() / "tokenizers" / ROBERTA_BASE
 
@@ -184,7 +184,7 @@ def _from_hf_cache() -> tuple[Any | None, str]:
 
 
 def _download(dest: Path) -> None:
-    from humanclap.data.download import download
+    from humanclap.utils import download
 
     for name in ROBERTA_FILES:
         if not (dest / name).is_file():
@@ -291,7 +291,7 @@ def roberta_tokenizer(path: str | os.PathLike | None = None, *, allow_gpt2: bool
         return tokenizer
     looked.append(f"{own} (missing)")
 
-    from humanclap.data.download import ENV_OFFLINE, DownloadError, is_offline
+    from humanclap.utils import ENV_OFFLINE, DownloadError, is_offline
 
     if is_offline() or _hf_offline():
         looked.append(f"no download (offline: ${ENV_OFFLINE} or $HF_HUB_OFFLINE is set)")

@@ -85,6 +85,8 @@ from torch import Tensor
 
 from humanclap import losses
 from humanclap.models.base import ClapModel, atomic_torch_save, stable_hash
+from humanclap.similarity import pair_cosine
+from humanclap.stats import correlation_report
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -566,9 +568,7 @@ def _embed_pairs(
 
 
 def _pair_cosine(audio_emb: Tensor, text_emb: Tensor) -> np.ndarray:
-    a = torch.nn.functional.normalize(audio_emb.double(), dim=-1)
-    t = torch.nn.functional.normalize(text_emb.double(), dim=-1)
-    return (a * t).sum(-1).cpu().numpy()
+    return pair_cosine(audio_emb.double(), text_emb.double()).cpu().numpy()
 
 
 def _batch_mask(
@@ -592,8 +592,6 @@ def _evaluate_embedded(
     batch_size: int,
     mask_false_negatives: bool,
 ) -> dict[str, float]:
-    from humanclap.metrics import correlation_report
-
     scores = _pair_cosine(audio_emb, text_emb)
     try:
         report = correlation_report(scores, data.targets.astype(float))
@@ -853,7 +851,7 @@ def finetune(
     out_dir : path-like or "auto", optional
         Where ``history.csv``, ``best.pt`` and ``state.pt`` go; enables resuming. ``"auto"``:
         ``<cache>/finetunes/<hash of the run's arguments>`` (the cache of
-        :func:`humanclap.data.download.user_cache_dir`), so that the same run, asked for again
+        :func:`humanclap.utils.user_cache_dir`), so that the same run, asked for again
         (e.g. by another chapter), is read back instead of trained again.
     resume : bool
         Continue a run found in ``out_dir`` (same arguments required); False starts afresh.
@@ -933,7 +931,7 @@ def finetune(
     args_hash = stable_hash(args, length=32)
 
     if isinstance(out_dir, str) and out_dir == "auto":
-        from humanclap.data.download import user_cache_dir
+        from humanclap.utils import user_cache_dir
 
         out_path: Path | None = user_cache_dir() / "finetunes" / args_hash
     else:

@@ -53,38 +53,19 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from humanclap.audio.checks import AudioError, AudioNotFoundError, validate_wave
+
 __all__ = [
-    "LONG_TOLERANCE",
-    "SHORT_SECONDS",
-    "SILENCE_PEAK",
-    "AudioError",
     "AudioInfo",
-    "AudioNotFoundError",
-    "audio_warnings",
     "decode_audio",
     "load_audio",
     "load_audio_info",
+    "read_audio_bytes",
     "resample",
-    "validate_wave",
 ]
 
-#: Peak amplitude below which a clip is flagged "silent" (-80 dBFS).
-SILENCE_PEAK: float = 1e-4
-#: Clips shorter than this (seconds) are flagged "short".
-SHORT_SECONDS: float = 1.0
-#: A clip is flagged "long" only when it exceeds the model's window by more than this fraction
-#: (so a 10.02 s AudioCaps clip is not flagged for a 10 s model).
-LONG_TOLERANCE: float = 0.01
 #: soxr quality used by :func:`resample` (librosa 0.11's default ``res_type``).
 SOXR_QUALITY = "soxr_hq"
-
-
-class AudioError(ValueError):
-    """An audio file (or waveform) cannot be used; the message names it and the problem."""
-
-
-class AudioNotFoundError(AudioError, FileNotFoundError):
-    """The audio file does not exist (also a ``FileNotFoundError``)."""
 
 
 @dataclass(frozen=True)
@@ -147,43 +128,6 @@ def load_audio_info(path: str | os.PathLike) -> AudioInfo:
         format=str(info.format),
         subtype=str(info.subtype),
     )
-
-
-def validate_wave(wave: object, name: str = "waveform") -> np.ndarray:
-    """Check a waveform and return it as a contiguous float32 array.
-
-    Parameters
-    ----------
-    wave : array-like, shape (T,)
-        Floating-point samples (an integer array is refused: its scale is unknown).
-    name : str
-        How the waveform is named in error messages (a path, ``"audio[3]"`` ...).
-
-    Returns
-    -------
-    np.ndarray, shape (T,), float32
-
-    Raises
-    ------
-    AudioError
-        Not 1-D, not floating point, empty, or containing NaN/inf.
-    """
-    arr = np.asarray(wave)
-    if arr.ndim != 1:
-        raise AudioError(f"{name}: expected a 1-D waveform (T,), got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise AudioError(f"{name}: expected floating-point samples in [-1, 1], got {arr.dtype}")
-    if arr.size == 0:
-        raise AudioError(f"{name}: no audio frames (empty waveform)")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad = int(arr.size - np.count_nonzero(finite))
-        first = int(np.argmin(finite))
-        raise AudioError(
-            f"{name}: {bad} non-finite (NaN/inf) samples of {arr.size}, first at sample {first}"
-        )
-    return arr
 
 
 def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -286,32 +230,22 @@ def _decode(source: str | io.BytesIO, name: str, sample_rate: int) -> np.ndarray
     return resample(wave, native_sr, sample_rate)
 
 
-def audio_warnings(
-    wave: np.ndarray, sample_rate: int, max_seconds: float | None = None
-) -> list[str]:
-    """Flags for valid but suspicious audio (see the module table).
+def read_audio_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of an audio file, with the same errors as :func:`load_audio`.
 
-    Parameters
-    ----------
-    wave : np.ndarray, shape (T,)
-    sample_rate : int
-        Rate of ``wave`` (Hz).
-    max_seconds : float, optional
-        The model's window; clips more than 1 % longer (:data:`LONG_TOLERANCE`) are flagged
-        ``"long"``.
-
-    Returns
-    -------
-    list of str
-        Some of ``"silent"``, ``"short (0.05 s)"``, ``"long (60.0 s > 10 s window)"``;
-        empty when nothing is odd.
+    Raises
+    ------
+    AudioNotFoundError
+        No such file.
+    AudioError
+        A directory, or unreadable (permissions, I/O error).
     """
-    flags: list[str] = []
-    seconds = wave.shape[-1] / float(sample_rate)
-    if wave.size == 0 or float(np.max(np.abs(wave))) < SILENCE_PEAK:
-        flags.append("silent")
-    if seconds < SHORT_SECONDS:
-        flags.append(f"short ({seconds:.2f} s)")
-    if max_seconds is not None and seconds > max_seconds * (1 + LONG_TOLERANCE):
-        flags.append(f"long ({seconds:.1f} s > {max_seconds:g} s window)")
-    return flags
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise AudioNotFoundError(f"{path}: no such audio file") from None
+    except IsADirectoryError:
+        raise AudioError(f"{path}: is a directory, not an audio file") from None
+    except OSError as err:
+        raise AudioError(f"{path}: cannot read ({err.strerror or err})") from None

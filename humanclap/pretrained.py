@@ -1,0 +1,92 @@
+"""The pre-trained tiny CLAP of the embedded world, behind ``models.load("tiny")``.
+
+``"tiny"`` is the one model spec that needs data and training to exist: the tiny CLAP
+pre-trained on a world's natural clips (:func:`humanclap.train.pretrain.pretrain`) and cached
+under a key of the world, the architecture and the recipe. :mod:`humanclap.models` knows nothing
+of worlds or training, so this module, above both, provides it: :func:`load_pretrained` is
+declared in ``pyproject.toml`` as the ``tiny`` entry point of the ``humanclap.pretrained``
+group, which :func:`humanclap.models.load` looks up the first time ``"tiny"`` is asked for (the
+way a third-party package would add a pre-trained model).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from humanclap.data.synthetic import ensure_world, world_fingerprint
+from humanclap.models.tiny import TinyClap, TinyConfig
+from humanclap.train.pretrain import PRETRAIN_DEFAULTS, PRETRAIN_VERSION, pretrain
+from humanclap.utils import stable_hash, user_cache_dir
+
+__all__ = ["load_pretrained", "pretrained_cache_path"]
+
+log = logging.getLogger(__name__)
+
+
+def pretrained_cache_path(
+    world_root: str | os.PathLike,
+    config: TinyConfig | None = None,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    **recipe: Any,
+) -> Path:
+    """``<cache>/models/tiny-<hash>.pt`` for this world, architecture and recipe.
+
+    ``<cache>`` is ``cache_dir`` or :func:`humanclap.utils.user_cache_dir`
+    (``$HUMANCLAP_CACHE``, else ``$XDG_CACHE_HOME/humanclap``, else ``~/.cache/humanclap``).
+    """
+    cfg = config or TinyConfig()
+    unknown = sorted(set(recipe) - set(PRETRAIN_DEFAULTS))
+    if unknown:
+        raise TypeError(
+            f"unknown pre-training argument(s) {unknown}; valid: {sorted(PRETRAIN_DEFAULTS)}"
+        )
+    full_recipe = {**PRETRAIN_DEFAULTS, **recipe, "seed": seed, "version": PRETRAIN_VERSION}
+    key = stable_hash(
+        {"arch": cfg.to_dict(), "recipe": full_recipe, "world": world_fingerprint(world_root)}
+    )
+    base = Path(cache_dir) if cache_dir is not None else user_cache_dir()
+    return base / "models" / f"tiny-{key}.pt"
+
+
+def load_pretrained(
+    world: str | os.PathLike | None = None,
+    config: TinyConfig | None = None,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    **recipe: Any,
+) -> TinyClap:
+    """The pre-trained tiny CLAP of a world, from the cache or trained now (then cached).
+
+    Parameters
+    ----------
+    world : path-like, optional
+        World root; default: the embedded synthetic world
+        (:func:`humanclap.data.synthetic.ensure_world`).
+    config, seed, **recipe
+        Architecture and pre-training recipe (defaults: :class:`TinyConfig`,
+        :data:`PRETRAIN_DEFAULTS`); all enter the cache key together with the world fingerprint.
+    cache_dir : path-like, optional
+        Cache root (see :func:`pretrained_cache_path`).
+    progress : bool
+        tqdm bar while training.
+    """
+    root = Path(world) if world is not None else Path(ensure_world())
+    path = pretrained_cache_path(root, config, seed, cache_dir, **recipe)
+    if path.is_file():
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            return TinyClap.from_checkpoint(ckpt["spec"], ckpt["config"], ckpt["state_dict"])
+        except Exception as err:  # noqa: BLE001 - a broken cache entry is rebuilt
+            log.warning("%s: unreadable cached model (%s); training it again", path, err)
+    log.info("pre-training the tiny CLAP on %s (cache: %s)", root, path)
+    full = {**PRETRAIN_DEFAULTS, **recipe}
+    model = pretrain(root, config, seed=seed, progress=progress, **full)
+    model.save(path)
+    return model
