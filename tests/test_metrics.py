@@ -1,7 +1,12 @@
-"""Tests of humanclap.metrics against scipy/numpy and by simulation."""
+"""Tests of the agreement metrics of humanclap.stats against scipy/numpy and by simulation.
+
+Also: the deprecated alias module humanclap.metrics.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
 
 import numpy as np
@@ -9,7 +14,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from humanclap import metrics
+import humanclap.stats as hs
+from humanclap.stats import bootstrap as hb
 
 
 def _tied_data(n: int, seed: int = 0, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +30,7 @@ def _tied_data(n: int, seed: int = 0, noise: float = 1.0) -> tuple[np.ndarray, n
 def test_correlation_report_matches_scipy_with_ties():
     x, y = _tied_data(300)
     x_tied = np.round(x, 1)  # ties on both sides
-    rep = metrics.correlation_report(x_tied, y)
+    rep = hs.correlation_report(x_tied, y)
     assert rep["srcc"] == pytest.approx(stats.spearmanr(x_tied, y).statistic, abs=1e-12)
     assert rep["lcc"] == pytest.approx(stats.pearsonr(x_tied, y).statistic, abs=1e-12)
     tau_b = stats.kendalltau(x_tied, y, variant="b").statistic
@@ -53,7 +59,7 @@ def test_correlation_report_matches_scipy_with_ties():
 )
 def test_correlation_report_errors(pred, human, match):
     with pytest.raises(ValueError, match=match):
-        metrics.correlation_report(pred, human)
+        hs.correlation_report(pred, human)
 
 
 # ----------------------------------------------------------------------------- bootstrap internals
@@ -61,8 +67,8 @@ def test_resample_ranks_equal_rankdata():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 7, size=200).astype(float)  # many ties
     idx = rng.integers(0, 200, size=(50, 200))
-    codes, n_unique = metrics._unique_codes(x)
-    ranks = metrics._resample_ranks(codes, n_unique, idx)
+    codes, n_unique = hb._unique_codes(x)
+    ranks = hb._resample_ranks(codes, n_unique, idx)
     np.testing.assert_array_equal(ranks, stats.rankdata(x[idx], axis=1))
 
 
@@ -70,7 +76,7 @@ def test_bootstrap_distributions_equal_per_resample_scipy():
     """Vectorised resample metrics equal scipy on the same resamples (reproduced indices)."""
     x, y = _tied_data(60, seed=2)
     n_boot, seed = 40, 7
-    boot = metrics._boot_distributions([x], y, metrics.METRICS, n_boot, seed)[0]
+    boot = hb._boot_distributions([x], y, hs.METRICS, n_boot, seed)[0]
     idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
     for b in range(n_boot):
         p, h = x[idx[b]], y[idx[b]]
@@ -83,11 +89,11 @@ def test_bootstrap_distributions_equal_per_resample_scipy():
 # ----------------------------------------------------------------------------- bootstrap_report
 def test_bootstrap_report_shape_and_estimates():
     x, y = _tied_data(200, seed=3)
-    rep = metrics.bootstrap_report(x, y, n_boot=200)
-    assert list(rep.index) == list(metrics.METRICS)
+    rep = hs.bootstrap_report(x, y, n_boot=200)
+    assert list(rep.index) == list(hs.METRICS)
     assert list(rep.columns) == ["estimate", "lo", "hi", "n", "n_boot_valid"]
-    point = metrics.correlation_report(x, y)
-    for m in metrics.METRICS:
+    point = hs.correlation_report(x, y)
+    for m in hs.METRICS:
         assert rep.loc[m, "estimate"] == pytest.approx(point[m])
         assert rep.loc[m, "lo"] < rep.loc[m, "estimate"] < rep.loc[m, "hi"]
     assert (rep["n"] == 200).all()
@@ -96,31 +102,31 @@ def test_bootstrap_report_shape_and_estimates():
 
 def test_bootstrap_report_deterministic_with_seed():
     x, y = _tied_data(100, seed=4)
-    a = metrics.bootstrap_report(x, y, n_boot=100, seed=11)
-    b = metrics.bootstrap_report(x, y, n_boot=100, seed=11)
-    c = metrics.bootstrap_report(x, y, n_boot=100, seed=12)
+    a = hs.bootstrap_report(x, y, n_boot=100, seed=11)
+    b = hs.bootstrap_report(x, y, n_boot=100, seed=11)
+    c = hs.bootstrap_report(x, y, n_boot=100, seed=12)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a["lo"], c["lo"])
 
 
 def test_bootstrap_report_metric_subset_and_argument_errors():
     x, y = _tied_data(50, seed=5)
-    rep = metrics.bootstrap_report(x, y, n_boot=50, metrics=("lcc", "mse"))
+    rep = hs.bootstrap_report(x, y, n_boot=50, metrics=("lcc", "mse"))
     assert list(rep.index) == ["lcc", "mse"]
     # MSE alone does not need variation in the predictor.
-    rep = metrics.bootstrap_report(np.zeros(50), y, n_boot=50, metrics=("mse",))
+    rep = hs.bootstrap_report(np.zeros(50), y, n_boot=50, metrics=("mse",))
     assert rep.loc["mse", "estimate"] == pytest.approx(np.mean(y**2))
     with pytest.raises(ValueError, match="metrics: unknown"):
-        metrics.bootstrap_report(x, y, metrics=("auc",))
+        hs.bootstrap_report(x, y, metrics=("auc",))
     with pytest.raises(ValueError, match="n_boot"):
-        metrics.bootstrap_report(x, y, n_boot=0)
+        hs.bootstrap_report(x, y, n_boot=0)
     with pytest.raises(ValueError, match="ci"):
-        metrics.bootstrap_report(x, y, ci=95)
+        hs.bootstrap_report(x, y, ci=95)
 
 
 def test_bootstrap_counts_degenerate_resamples():
     # With 3 pairs, some resamples draw one pair three times: no correlation there.
-    rep = metrics.bootstrap_report([1.0, 2.0, 3.0], [1.0, 3.0, 2.0], n_boot=300, seed=0)
+    rep = hs.bootstrap_report([1.0, 2.0, 3.0], [1.0, 3.0, 2.0], n_boot=300, seed=0)
     assert 0 < rep.loc["lcc", "n_boot_valid"] < 300
     assert rep.loc["mse", "n_boot_valid"] == 300
 
@@ -134,9 +140,7 @@ def test_bootstrap_ci_coverage_bivariate_normal():
     hits = {"lcc": 0, "srcc": 0}
     for s in range(n_sets):
         xy = rng.multivariate_normal([0.0, 0.0], cov, size=n)
-        rep = metrics.bootstrap_report(
-            xy[:, 0], xy[:, 1], n_boot=400, seed=s, metrics=("lcc", "srcc")
-        )
+        rep = hs.bootstrap_report(xy[:, 0], xy[:, 1], n_boot=400, seed=s, metrics=("lcc", "srcc"))
         hits["lcc"] += rep.loc["lcc", "lo"] <= rho <= rep.loc["lcc", "hi"]
         hits["srcc"] += rep.loc["srcc", "lo"] <= true_srcc <= rep.loc["srcc", "hi"]
     for m, h in hits.items():
@@ -147,7 +151,7 @@ def test_bootstrap_ci_coverage_bivariate_normal():
 def test_bootstrap_report_speed_n5000():
     x, y = _tied_data(5000, seed=6)
     start = time.perf_counter()
-    rep = metrics.bootstrap_report(x, y, n_boot=1000)
+    rep = hs.bootstrap_report(x, y, n_boot=1000)
     elapsed = time.perf_counter() - start
     assert (rep["n_boot_valid"] == 1000).all()
     assert elapsed < 20.0, f"bootstrap_report took {elapsed:.1f} s"
@@ -156,8 +160,8 @@ def test_bootstrap_report_speed_n5000():
 # ----------------------------------------------------------------------------- paired_comparison
 def test_paired_comparison_identical_predictors():
     x, y = _tied_data(100, seed=7)
-    for m in metrics.METRICS:
-        res = metrics.paired_comparison(x, x.copy(), y, metric=m, n_boot=200)
+    for m in hs.METRICS:
+        res = hs.paired_comparison(x, x.copy(), y, metric=m, n_boot=200)
         assert res["diff"] == 0.0
         assert res["lo"] == 0.0 and res["hi"] == 0.0
         assert res["p_value"] == 1.0
@@ -167,15 +171,15 @@ def test_paired_comparison_strong_difference():
     x, y = _tied_data(300, seed=8, noise=0.5)
     rng = np.random.default_rng(0)
     worse = x + 2.0 * rng.normal(size=len(x))
-    res = metrics.paired_comparison(x, worse, y, metric="srcc", n_boot=500)
-    a = metrics.correlation_report(x, y)["srcc"]
-    b = metrics.correlation_report(worse, y)["srcc"]
+    res = hs.paired_comparison(x, worse, y, metric="srcc", n_boot=500)
+    a = hs.correlation_report(x, y)["srcc"]
+    b = hs.correlation_report(worse, y)["srcc"]
     assert res["a"] == pytest.approx(a) and res["b"] == pytest.approx(b)
     assert res["diff"] == pytest.approx(b - a)
     assert res["hi"] < 0  # b is worse and the CI says so
     assert res["p_value"] == pytest.approx(2 / 501)  # the smallest p a 500-resample test gives
     # For MSE lower is better: the worse predictor has a positive diff.
-    res_mse = metrics.paired_comparison(x * 2 + 5, worse * 2 + 5, y, metric="mse", n_boot=300)
+    res_mse = hs.paired_comparison(x * 2 + 5, worse * 2 + 5, y, metric="mse", n_boot=300)
     assert res_mse["diff"] > 0 and res_mse["lo"] > 0 and res_mse["p_value"] < 0.01
 
 
@@ -188,7 +192,7 @@ def test_paired_comparison_null_calibration():
         human = truth + rng.normal(size=80)
         a = truth + rng.normal(size=80)
         b = truth + rng.normal(size=80)
-        res = metrics.paired_comparison(a, b, human, metric="lcc", n_boot=300, seed=s)
+        res = hs.paired_comparison(a, b, human, metric="lcc", n_boot=300, seed=s)
         rejections += res["p_value"] < 0.05
     assert rejections / n_sets <= 0.13
 
@@ -196,9 +200,9 @@ def test_paired_comparison_null_calibration():
 def test_paired_comparison_errors():
     x, y = _tied_data(20, seed=9)
     with pytest.raises(ValueError, match="pred_b has 19 values"):
-        metrics.paired_comparison(x, x[:-1], y)
+        hs.paired_comparison(x, x[:-1], y)
     with pytest.raises(ValueError, match="metric: unknown"):
-        metrics.paired_comparison(x, x, y, metric="r2")
+        hs.paired_comparison(x, x, y, metric="r2")
 
 
 # ----------------------------------------------------------------------------- grouped_report
@@ -235,9 +239,7 @@ def _pair_table() -> pd.DataFrame:
 
 def test_grouped_report_matches_per_group_bootstrap():
     df = _pair_table()
-    out = metrics.grouped_report(
-        df, "clap", "mean_score", by=["split", "source"], n_boot=100, seed=3
-    )
+    out = hs.grouped_report(df, "clap", "mean_score", by=["split", "source"], n_boot=100, seed=3)
     assert list(out.columns) == [
         "split",
         "source",
@@ -251,7 +253,7 @@ def test_grouped_report_matches_per_group_bootstrap():
         "note",
     ]
     n_groups = df.groupby(["split", "source"], dropna=False).ngroups
-    assert len(out) == n_groups * len(metrics.METRICS)  # nothing dropped
+    assert len(out) == n_groups * len(hs.METRICS)  # nothing dropped
     for (split, source), sub in df.dropna(subset=["split"]).groupby(["split", "source"]):
         rows = out[(out["split"] == split) & (out["source"] == source)].set_index("metric")
         if len(sub) < 10:
@@ -262,7 +264,7 @@ def test_grouped_report_matches_per_group_bootstrap():
             assert not rows["valid"].any()
             assert rows["note"].str.contains("human: all 12 values equal").all()
         else:
-            direct = metrics.bootstrap_report(sub["clap"], sub["mean_score"], n_boot=100, seed=3)
+            direct = hs.bootstrap_report(sub["clap"], sub["mean_score"], n_boot=100, seed=3)
             pd.testing.assert_frame_equal(
                 rows[["estimate", "lo", "hi", "n"]],
                 direct[["estimate", "lo", "hi", "n"]],
@@ -270,20 +272,18 @@ def test_grouped_report_matches_per_group_bootstrap():
             )
             assert rows["valid"].all() and (rows["note"] == "").all()
     nan_rows = out[out["split"].isna()]
-    assert len(nan_rows) == len(metrics.METRICS) and nan_rows["valid"].all()
+    assert len(nan_rows) == len(hs.METRICS) and nan_rows["valid"].all()
 
 
 def test_grouped_report_single_column_and_missing_column():
     df = _pair_table()
-    out = metrics.grouped_report(
-        df, "clap", "mean_score", by="source", n_boot=50, metrics=("srcc",)
-    )
+    out = hs.grouped_report(df, "clap", "mean_score", by="source", n_boot=50, metrics=("srcc",))
     assert set(out["source"]) == {"audiocaps", "tango"}
     for source, sub in df.groupby("source"):
         est = out.loc[out["source"] == source, "estimate"].item()
         assert est == pytest.approx(stats.spearmanr(sub["clap"], sub["mean_score"]).statistic)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['nope'\]"):
-        metrics.grouped_report(df, "clap", "mean_score", by="nope")
+        hs.grouped_report(df, "clap", "mean_score", by="nope")
 
 
 def test_holm_matches_statsmodels() -> None:
@@ -292,7 +292,7 @@ def test_holm_matches_statsmodels() -> None:
     p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
     ok = np.isfinite(p)
     expected = multipletests(p[ok], method="holm")[1]
-    got = metrics._holm(p)
+    got = hs.holm(p)
     np.testing.assert_allclose(got[ok], expected)
     assert np.isnan(got[3])
 
@@ -302,7 +302,7 @@ def test_seed_comparison_point_values_and_reference() -> None:
     human = rng.normal(size=200)
     good = np.stack([human + rng.normal(0, 0.5, 200) for _ in range(3)])
     bad = np.stack([human + rng.normal(0, 3.0, 200) for _ in range(3)])
-    out = metrics.seed_comparison({"bad": bad, "good": good}, human, reference="bad", n_boot=300)
+    out = hs.seed_comparison({"bad": bad, "good": good}, human, reference="bad", n_boot=300)
     rows = out.set_index("name")
     expected = np.mean([stats.spearmanr(g, human).statistic for g in good])
     assert rows.loc["good", "mean"] == pytest.approx(expected)
@@ -322,9 +322,7 @@ def test_seed_comparison_false_positive_rate() -> None:
         rng = np.random.default_rng(100 + r)
         human = rng.normal(size=150)
         runs = np.stack([human + rng.normal(0, 1.0, 150) for _ in range(6)])
-        out = metrics.seed_comparison(
-            {"a": runs[:3], "b": runs[3:]}, human, "a", n_boot=200, seed=r
-        )
+        out = hs.seed_comparison({"a": runs[:3], "b": runs[3:]}, human, "a", n_boot=200, seed=r)
         rejections += bool(out.set_index("name").loc["b", "p_value"] < 0.05)
     assert rejections / reps <= 0.1
 
@@ -332,6 +330,26 @@ def test_seed_comparison_false_positive_rate() -> None:
 def test_seed_comparison_errors() -> None:
     human = np.arange(10.0)
     with pytest.raises(ValueError, match="reference"):
-        metrics.seed_comparison({"a": human}, human, "b")
+        hs.seed_comparison({"a": human}, human, "b")
     with pytest.raises(ValueError, match=r"preds\['a'\]: expected shape"):
-        metrics.seed_comparison({"a": np.ones((2, 9))}, human, "a")
+        hs.seed_comparison({"a": np.ones((2, 9))}, human, "a")
+
+
+# ----------------------------------------------------------------------------- deprecated alias
+def test_metrics_module_is_a_deprecated_alias_of_stats() -> None:
+    sys.modules.pop("humanclap.metrics", None)
+    with pytest.warns(DeprecationWarning, match="humanclap.metrics is deprecated"):
+        hm = importlib.import_module("humanclap.metrics")
+    assert sorted(hm.__all__) == sorted(
+        [
+            "CORRELATIONS",
+            "METRICS",
+            "bootstrap_report",
+            "correlation_report",
+            "grouped_report",
+            "paired_comparison",
+            "seed_comparison",
+        ]
+    )
+    for name in hm.__all__:
+        assert getattr(hm, name) is getattr(hs, name), name

@@ -1,0 +1,43 @@
+"""The book's figures (seaborn / matplotlib).
+
+Every function takes tidy DataFrames, draws one figure and returns its :class:`matplotlib.figure.Figure`;
+none computes statistics of its own (those come from :mod:`humanclap.stats`).
+
+Submodules (every public name is re-exported here, e.g. ``humanclap.plots.forest``):
+
+- :mod:`humanclap.plots.style` -- the plotting style (``setup``) and ``SOURCE_PALETTE``.
+- :mod:`humanclap.plots.ratings` -- score distributions, pair means, screening bars, listener bias.
+- :mod:`humanclap.plots.agreement` -- forest plots, scatter with marginals, cell heatmaps, effects.
+- :mod:`humanclap.plots.training` -- learning curves and per-recipe points over seeds.
+- :mod:`humanclap.plots.audio` -- the spectrogram of a clip.
+- :mod:`humanclap.plots.banner` -- the chapter banner (a book helper, re-exported for now).
+"""
+
+from humanclap.plots.agreement import cell_heatmap, effects, forest, scatter_marginals
+from humanclap.plots.audio import spectrogram
+from humanclap.plots.banner import banner
+from humanclap.plots.ratings import (
+    listener_bias,
+    pair_mean_distributions,
+    score_distribution_heatmap,
+    screening_bars,
+)
+from humanclap.plots.style import SOURCE_PALETTE, setup
+from humanclap.plots.training import learning_curves, recipe_points
+
+__all__ = [
+    "SOURCE_PALETTE",
+    "banner",
+    "cell_heatmap",
+    "effects",
+    "forest",
+    "learning_curves",
+    "recipe_points",
+    "listener_bias",
+    "pair_mean_distributions",
+    "scatter_marginals",
+    "score_distribution_heatmap",
+    "screening_bars",
+    "setup",
+    "spectrogram",
+]

@@ -1,0 +1,213 @@
+"""Figures of estimates and of model--human agreement: forest, scatter, cell heatmap, effects."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from humanclap.plots.style import SOURCE_PALETTE
+
+
+def forest(
+    table: pd.DataFrame,
+    label: str,
+    estimate: str = "estimate",
+    lo: str = "lo",
+    hi: str = "hi",
+    hue: str | None = None,
+    ref: float | None = None,
+    ref_label: str = "",
+    xlabel: str = "",
+    title: str = "",
+    xlim: tuple[float, float] | None = None,
+    marker: str | None = None,
+    marker_label: str = "",
+) -> plt.Figure:
+    """Point estimates with confidence intervals, one row per ``label`` (a forest plot).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per estimate with columns ``label``, ``estimate``, ``lo``, ``hi``.
+    hue : str, optional
+        Column whose values get separate colours (and a small vertical offset).
+    ref : float, optional
+        A vertical reference line (for example a noise ceiling).
+    marker : str, optional
+        Column of a per-row reference value (for example each group's noise ceiling), drawn
+        as a short vertical bar on the row; NaN draws nothing. Rows sharing a label should
+        share the value (the first is drawn).
+    """
+    table = table.reset_index(drop=True)
+    labels = list(dict.fromkeys(table[label].astype(str)))
+    y_of = {lab: i for i, lab in enumerate(labels)}
+    hues = list(dict.fromkeys(table[hue])) if hue else [None]
+    offsets = np.linspace(-0.2, 0.2, len(hues)) if len(hues) > 1 else [0.0]
+    colours = sns.color_palette("deep", len(hues))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(labels) + 1.5))
+    for h, off, colour in zip(hues, offsets, colours, strict=True):
+        sub = table if h is None else table[table[hue] == h]
+        y = np.array([y_of[str(v)] for v in sub[label]]) + off
+        ax.errorbar(
+            sub[estimate],
+            y,
+            xerr=[sub[estimate] - sub[lo], sub[hi] - sub[estimate]],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=None if h is None else str(h),
+        )
+    if ref is not None:
+        ax.axvline(ref, color="#c8553d", ls="--", lw=1.2, label=ref_label or None)
+    if marker is not None:
+        first = table.drop_duplicates(label)
+        ok = first[marker].notna().to_numpy()
+        ax.scatter(
+            first[marker][ok],
+            [y_of[str(v)] for v in first[label][ok]],
+            marker="|",
+            s=400,
+            linewidths=2.2,
+            color="#c8553d",
+            label=marker_label or None,
+            zorder=3,
+        )
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    if xlim:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    if hue or ref_label or marker_label:
+        ax.legend(loc="best", frameon=True)
+    return fig
+
+
+def scatter_marginals(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str | None = "source",
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+) -> plt.Figure:
+    """Scatter of ``y`` against ``x`` with each variable's distribution in the margins.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per point (e.g. pair) with columns ``x``, ``y`` [and ``hue``].
+    hue : str or None
+        Colour column; the audio sources get :data:`SOURCE_PALETTE`.
+    """
+    palette = SOURCE_PALETTE if hue == "source" else None
+    grid = sns.jointplot(
+        data=df,
+        x=x,
+        y=y,
+        hue=hue,
+        palette=palette,
+        height=5.5,
+        s=14,
+        alpha=0.6,
+        edgecolor=None,
+        marginal_kws={"common_norm": False, "fill": False},
+    )
+    grid.set_axis_labels(xlabel or x, ylabel or y)
+    if title:
+        grid.figure.suptitle(title, y=1.02)
+    return grid.figure
+
+
+def cell_heatmap(
+    table: pd.DataFrame,
+    rows: str,
+    cols: str,
+    value: str = "coef",
+    p: str | None = "p",
+    title: str = "",
+    center: float = 0.0,
+    cbar_label: str = "",
+) -> plt.Figure:
+    """A diverging heatmap of one value per (row, column) cell, starred where ``p`` < 0.05.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per cell with columns ``rows``, ``cols``, ``value`` [and ``p``]; NaN cells
+        (e.g. too few ratings) are drawn grey and unlabelled.
+    """
+    grid = table.pivot(index=rows, columns=cols, values=value)
+    annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}")
+    if p is not None:
+        stars = table.pivot(index=rows, columns=cols, values=p)
+        annot = annot + stars.map(lambda v: "*" if pd.notna(v) and v < 0.05 else "")
+    width = max(6.0, 1.1 * grid.shape[1] + 2.5)
+    fig, ax = plt.subplots(figsize=(width, 0.5 * grid.shape[0] + 2.0))
+    lim = np.nanmax(np.abs(grid.to_numpy() - center)) if np.isfinite(grid.to_numpy()).any() else 1
+    sns.heatmap(
+        grid,
+        annot=annot,
+        fmt="",
+        cmap="RdBu",
+        center=center,
+        vmin=center - lim,
+        vmax=center + lim,
+        linewidths=0.5,
+        cbar_kws={"label": cbar_label},
+        ax=ax,
+    )
+    ax.grid(False)
+    ax.set_facecolor("#ececec")  # cells without an estimate (too few ratings) stay grey
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    return fig
+
+
+def effects(
+    table: pd.DataFrame,
+    condition: str = "condition",
+    col: str = "col",
+    estimate: str = "effect",
+    lo: str = "lo",
+    hi: str = "hi",
+    xlabel: str = "",
+    title: str = "",
+) -> plt.Figure:
+    """Grouped horizontal bars with intervals: one group per ``condition``, one bar per ``col``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Long table (e.g. :func:`humanclap.stats.standardized_effects`).
+    """
+    conditions = list(dict.fromkeys(table[condition]))
+    series = list(dict.fromkeys(table[col]))
+    height = 0.8 / len(series)
+    colours = sns.color_palette("deep", len(series))
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(conditions) + 1.5))
+    for j, (name, colour) in enumerate(zip(series, colours, strict=True)):
+        sub = table[table[col] == name].set_index(condition).reindex(conditions)
+        y = np.arange(len(conditions)) - 0.4 + height * (j + 0.5)
+        ax.barh(y, sub[estimate], height=height, color=colour, label=str(name))
+        ax.errorbar(
+            sub[estimate],
+            y,
+            xerr=[sub[estimate] - sub[lo], sub[hi] - sub[estimate]],
+            fmt="none",
+            ecolor="k",
+            capsize=2,
+            lw=1,
+        )
+    ax.axvline(0, color="k", lw=1)
+    ax.set_yticks(range(len(conditions)), conditions)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(loc="best", frameon=True)
+    return fig

@@ -1,0 +1,123 @@
+"""Figures of the human ratings: score distributions, pair means, screening, listener bias."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from humanclap.plots.style import SOURCE_PALETTE
+
+
+def score_distribution_heatmap(
+    ratings: pd.DataFrame,
+    by: str,
+    score: str = "score",
+    order: Sequence[str] | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Share of each integer score (0..10) within each group, as a heatmap.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        One row per rating with columns ``by`` and ``score``.
+    by : str
+        Grouping column (rows of the heatmap).
+    order : sequence of str, optional
+        Row order; defaults to groups sorted by their mean score.
+    """
+    share = pd.crosstab(ratings[by], ratings[score], normalize="index").reindex(
+        columns=range(11), fill_value=0
+    )
+    if order is None:
+        order = ratings.groupby(by)[score].mean().sort_values().index
+    share = share.reindex(order)
+    counts = ratings[by].value_counts().reindex(order)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(share) + 1.4))
+    sns.heatmap(
+        share * 100, ax=ax, cmap="mako_r", annot=True, fmt=".0f", cbar_kws={"label": "% of ratings"}
+    )
+    ax.set_yticklabels([f"{g} (n={n:,})" for g, n in counts.items()], rotation=0)
+    ax.set_xlabel("score given (0 = does not match at all, 10 = matches exactly)")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    return fig
+
+
+def pair_mean_distributions(
+    pairs: pd.DataFrame,
+    by: str,
+    value: str = "mean_score",
+    order: Sequence[str] | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Distribution of the per-pair mean score within each group (violins with quartiles)."""
+    if order is None:
+        order = pairs.groupby(by)[value].median().sort_values().index
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(order) + 1.5))
+    palette = SOURCE_PALETTE if by == "source" else None
+    sns.violinplot(
+        data=pairs,
+        x=value,
+        y=by,
+        order=order,
+        ax=ax,
+        inner="quart",
+        cut=0,
+        density_norm="width",
+        hue=by if palette else None,
+        palette=palette,
+        legend=False,
+        color=None if palette else "#8fb9d9",
+    )
+    ax.set_xlim(0, 10)
+    ax.set_xlabel("mean score of the pair's listeners")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    return fig
+
+
+def screening_bars(
+    summary: pd.DataFrame, group: str, kept: str, removed: Sequence[str], title: str = ""
+) -> plt.Figure:
+    """Stacked horizontal bars: rows kept and rows removed for each reason, per group."""
+    cols = [kept, *removed]
+    data = summary.set_index(group)[cols]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
+    left = np.zeros(len(data))
+    colours = ["#4c9f70", "#e0a458", "#c8553d", "#8d6a9f"]
+    for col, colour in zip(cols, colours, strict=False):
+        ax.barh(
+            data.index.astype(str), data[col], left=left, label=col.replace("_", " "), color=colour
+        )
+        left += data[col].to_numpy()
+    ax.legend(loc="lower right", frameon=True)
+    ax.set_xlabel("ratings")
+    ax.set_title(title)
+    ax.invert_yaxis()
+    return fig
+
+
+def listener_bias(
+    bias: pd.DataFrame, value: str = "bias", n: str = "n_ratings", title: str = ""
+) -> plt.Figure:
+    """Each listener's mean deviation from the other listeners of the same pairs, against their count."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
+    sns.histplot(bias[value], ax=axes[0], bins=40, color="#5a8fc0")
+    axes[0].axvline(0, color="k", lw=1)
+    axes[0].set_xlabel("listener's mean deviation from the others (score points)")
+    axes[0].set_ylabel("listeners")
+    sns.scatterplot(
+        data=bias, x=n, y=value, ax=axes[1], s=12, alpha=0.5, color="#5a8fc0", edgecolor=None
+    )
+    axes[1].axhline(0, color="k", lw=1)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("ratings given by the listener")
+    axes[1].set_ylabel("deviation")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
