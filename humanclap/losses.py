@@ -48,6 +48,7 @@ __all__ = [
     "mae",
     "mse",
     "parse_loss_name",
+    "resolve_lambdas",
     "sce",
     "wsce",
 ]
@@ -289,9 +290,13 @@ def parse_loss_name(name: str) -> tuple[str, ...]:
     return terms
 
 
-def _resolve_lambdas(
+def resolve_lambdas(
     terms: tuple[str, ...], lambdas: Mapping[str, float] | Sequence[float] | None
 ) -> dict[str, float]:
+    """The weight of each term of a combined loss (validated), as :func:`combined` uses them.
+
+    ``lambdas`` is None (1 each), a sequence aligned with ``terms`` or a mapping by term name.
+    """
     if lambdas is None:
         return dict.fromkeys(terms, 1.0)
     if isinstance(lambdas, Mapping):
@@ -349,7 +354,7 @@ def combined(
     Tensor, shape () -- or (Tensor, dict[str, float]) when ``return_terms``.
     """
     terms = parse_loss_name(name)
-    weights = _resolve_lambdas(terms, lambdas)
+    weights = resolve_lambdas(terms, lambdas)
     needs_target = [t for t in terms if t != "sce"]
     if target is None and needs_target:
         raise ValueError(f"target: required by term(s) {needs_target} of {name!r}, got None")

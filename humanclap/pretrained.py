@@ -59,7 +59,7 @@ def load_pretrained(
     config: TinyConfig | None = None,
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     **recipe: Any,
 ) -> TinyClap:
     """The pre-trained tiny CLAP of a world, from the cache or trained now (then cached).
@@ -74,8 +74,8 @@ def load_pretrained(
         :data:`PRETRAIN_DEFAULTS`); all enter the cache key together with the world fingerprint.
     cache_dir : path-like, optional
         Cache root (see :func:`pretrained_cache_path`).
-    progress : bool
-        tqdm bar while training.
+    progress : bool or None
+        A progress bar while training (None: when stderr is a terminal).
     """
     root = Path(world) if world is not None else Path(ensure_world())
     path = pretrained_cache_path(root, config, seed, cache_dir, **recipe)

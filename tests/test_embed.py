@@ -4,6 +4,7 @@ cache (hits, per-batch writes, corruption), bad files in mixed batches, flags an
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import warnings
 
@@ -322,7 +323,7 @@ def test_errors_nan_gives_nan_rows_with_reasons(model, clips, bad_files, mode):
 
 def test_file_changed_after_hashing_is_an_error(tmp_path):
     from humanclap.audio import AudioError
-    from humanclap.embed import _decode_source, _hash_audio_item
+    from humanclap.embed.audio import _decode_source, _hash_audio_item
 
     path = _write(tmp_path / "x.wav", seed=1)
     _, source = _hash_audio_item(path, 0, SR)
@@ -355,12 +356,10 @@ def test_model_mode_restored_and_eval_used(model, clips):
 
 
 def test_cache_write_failure_warns_and_carries_on(model, clips, tmp_path, monkeypatch):
-    import humanclap.embed as embed_mod
-
     def refuse(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(embed_mod.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.warns(CacheWarning, match="cannot write the embedding cache"):
         emb = embed_audio(model, clips[:3], batch_size=1, cache_dir=tmp_path / "c")
     assert np.isfinite(emb).all()
@@ -370,7 +369,7 @@ def test_cache_write_failure_warns_and_carries_on(model, clips, tmp_path, monkey
 def test_progress_bar(model, clips, capsys):
     embed_audio(model, clips[:2], cache_dir=None, progress=True)
     assert "embedding audio" in capsys.readouterr().err
-    embed_audio(model, clips[:2], cache_dir=None)  # None: few items, no bar
+    embed_audio(model, clips[:2], cache_dir=None)  # None: stderr is not a terminal here
     embed_text(model, ["a"], cache_dir=None)
     assert "embedding" not in capsys.readouterr().err
     embed_text(model, ["a", "b"], cache_dir=None, progress=True)
@@ -394,7 +393,7 @@ def test_bad_arguments(model, clips):
         embed_audio(model, clips, errors="ignore")
     with pytest.raises(ValueError, match="num_workers"):
         embed_audio(model, clips, num_workers=-1)
-    with pytest.raises(ValueError, match="needs a model on CUDA"):
+    with pytest.raises(ValueError, match="needs CUDA"):
         embed_audio(model, clips, precision="bf16")
     empty = embed_audio(model, [], cache_dir=None)
     assert empty.shape == (0, model.embed_dim)

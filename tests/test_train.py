@@ -64,7 +64,7 @@ def base(world: Path) -> tiny.TinyClap:
 def _run(base, pairs, world, n_train: int | None = None, **kw) -> train.FinetuneResult:
     tr = pairs["train"] if n_train is None else pairs["train"].iloc[:n_train]
     kw.setdefault("progress", False)
-    return train.finetune(base, tr, pairs["validation"], audio_root=world, **kw)
+    return train.finetune(base, tr, pairs["validation"], audio_dir=world, **kw)
 
 
 def _state(model) -> dict[str, torch.Tensor]:
@@ -91,7 +91,7 @@ def test_finetune_lowers_loss_and_raises_val_srcc(base, pairs, world, tmp_path: 
     assert base.fingerprint == before  # the input model is not modified
 
     # epoch 0 is the base model, evaluated exactly as evaluate() does
-    ev0 = train.evaluate(base, pairs["validation"], audio_root=world)
+    ev0 = train.evaluate(base, pairs["validation"], audio_dir=world)
     row0 = hist.iloc[0]
     for key in ("srcc", "lcc", "ktau", "mse"):
         assert row0[f"val_{key}"] == pytest.approx(ev0[key], abs=1e-9)
@@ -99,8 +99,8 @@ def test_finetune_lowers_loss_and_raises_val_srcc(base, pairs, world, tmp_path: 
 
     # the training loss goes down (during training, and evaluated in eval mode)
     assert hist["train_loss"].iloc[-1] < 0.7 * hist["train_loss"].iloc[1]
-    ev_train_before = train.evaluate(base, pairs["train"], audio_root=world)
-    ev_train_after = train.evaluate(result.model, pairs["train"], audio_root=world)
+    ev_train_before = train.evaluate(base, pairs["train"], audio_dir=world)
+    ev_train_after = train.evaluate(result.model, pairs["train"], audio_dir=world)
     assert ev_train_after["loss"] < 0.8 * ev_train_before["loss"]
     assert ev_train_after["srcc"] > ev_train_before["srcc"] + 0.1
 
@@ -109,7 +109,7 @@ def test_finetune_lowers_loss_and_raises_val_srcc(base, pairs, world, tmp_path: 
     assert result.best_val_srcc == hist["val_srcc"].max()
     assert result.best_val_srcc > row0["val_srcc"] + 0.05
     assert hist["val_srcc"].iloc[-1] > row0["val_srcc"]
-    scores = train.cosine_scores(result.model, pairs["validation"], audio_root=world)
+    scores = train.cosine_scores(result.model, pairs["validation"], audio_dir=world)
     srcc = stats.spearmanr(scores, pairs["validation"]["target"]).statistic
     assert srcc == pytest.approx(result.best_val_srcc, abs=1e-9)
     assert not result.stopped_early and result.out_dir == out
@@ -284,7 +284,7 @@ def test_bad_pairs_give_clear_errors(base, pairs, world):
     tr, va = pairs["train"].iloc[:20], pairs["validation"]
 
     def fit(t=tr, v=va, **kw):
-        kw.setdefault("audio_root", world)
+        kw.setdefault("audio_dir", world)
         return train.finetune(base, t, v, num_epochs=0, progress=False, **kw)
 
     with pytest.raises(TypeError, match="train_pairs: expected a pandas DataFrame"):
@@ -308,8 +308,8 @@ def test_bad_pairs_give_clear_errors(base, pairs, world):
     bad.loc[bad.index[2], "text"] = "  "
     with pytest.raises(ValueError, match=rf"val_pairs: column 'text'.*row\(s\) {bad.index[2]}"):
         fit(v=bad)
-    with pytest.raises(ValueError, match="'wavname' column but no audio_root"):
-        fit(audio_root=None)
+    with pytest.raises(ValueError, match="'wavname' column but no audio_dir"):
+        fit(audio_dir=None)
     bad = tr.copy()
     bad.loc[bad.index[0], "wavname"] = "/audiocaps/train/missing.wav"
     pattern = rf"train_pairs: 1 audio file.*row {bad.index[0]}.*missing\.wav"
@@ -337,15 +337,17 @@ def test_bad_arguments_are_refused(base, pairs, world):
         fit(patience=0)
     with pytest.raises(ValueError, match="trainable"):
         fit(trainable="middle")
-    with pytest.raises(ValueError, match="amp='bf16': mixed precision is used on CUDA only"):
-        fit(amp="bf16")
+    with pytest.raises(ValueError, match="precision='bf16' needs CUDA"):
+        fit(precision="bf16")
+    with pytest.raises(ValueError, match="precision"):
+        fit(precision="fp8")
     with pytest.raises(TypeError, match="ClapModel"):
-        train.finetune(object(), pairs["train"], pairs["validation"], audio_root=world)
+        train.finetune(object(), pairs["train"], pairs["validation"], audio_dir=world)
 
 
 def test_audio_column_equals_wavname_under_root(base, pairs, world):
     va = pairs["validation"].iloc[:30]
-    by_root = train.cosine_scores(base, va, audio_root=world)
+    by_root = train.cosine_scores(base, va, audio_dir=world)
     with_paths = va.drop(columns="wavname").assign(
         audio=[str(world / w.lstrip("/")) for w in va["wavname"]]
     )
@@ -367,6 +369,17 @@ def test_undecodable_audio_names_the_frame_and_row(base, pairs, world, tmp_path,
     tr.loc[tr.index[7], "audio"] = str(broken)
     with pytest.raises(AudioError, match=rf"train_pairs row {tr.index[7]}: .*broken\.wav"):
         train.finetune(
-            base, tr, pairs["validation"], audio_root=world, num_epochs=1, preload=preload,
+            base, tr, pairs["validation"], audio_dir=world, num_epochs=1, preload=preload,
             progress=False,
         )  # fmt: skip
+
+
+def test_deprecated_names_warn_and_still_work(base, pairs, world):
+    va = pairs["validation"]
+    with pytest.warns(DeprecationWarning, match="audio_root"):
+        old = train.cosine_scores(base, va, audio_root=world)
+    np.testing.assert_array_equal(old, train.cosine_scores(base, va, audio_dir=world))
+    with pytest.warns(DeprecationWarning, match="amp="), pytest.raises(ValueError, match="CUDA"):
+        train.finetune(base, pairs["train"], va, audio_dir=world, amp="fp16")
+    with pytest.raises(TypeError, match="audio_dir= only"):
+        train.cosine_scores(base, va, audio_dir=world, audio_root=world)

@@ -1,19 +1,20 @@
 """Training: Human-CLAP fine-tuning of any CLAP model, and the tiny CLAP's pre-training.
 
-- :mod:`humanclap.train.finetune` -- :func:`finetune`, :func:`evaluate`, :func:`cosine_scores`.
+- :mod:`humanclap.train.finetune` -- :func:`finetune`, the orchestrator of a run.
+- :mod:`humanclap.train.pairs` -- validating a pairs table (:func:`prepare_pairs`).
+- :mod:`humanclap.train.clips` -- the decoded clips of a run (preloaded or prefetched).
+- :mod:`humanclap.train.loop` -- batches, AdamW groups, warm-up + cosine, one epoch of steps.
+- :mod:`humanclap.train.run` -- a run's mutable state and :class:`FinetuneResult`.
+- :mod:`humanclap.train.state` -- RNG states and the run folder (resume).
+- :mod:`humanclap.train.evaluate` -- :func:`evaluate`, :func:`cosine_scores` (validation).
 - :mod:`humanclap.train.pretrain` -- the tiny CLAP's contrastive pre-training on a world.
 """
 
-from humanclap.train.finetune import (
-    HISTORY_COLUMNS,
-    STATE_VERSION,
-    FinetuneResult,
-    PairData,
-    cosine_scores,
-    evaluate,
-    finetune,
-    prepare_pairs,
-)
+from humanclap.train.evaluate import cosine_scores, evaluate
+from humanclap.train.finetune import finetune
+from humanclap.train.pairs import PairData, prepare_pairs
+from humanclap.train.run import FinetuneResult
+from humanclap.train.state import HISTORY_COLUMNS, STATE_VERSION
 
 __all__ = [
     "HISTORY_COLUMNS",

@@ -15,12 +15,12 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from humanclap import losses
 from humanclap.audio import load_clips, pad_or_crop, resolve_audio_path
@@ -28,6 +28,9 @@ from humanclap.data import load_relate, pair_table
 from humanclap.data.synthetic import world_fingerprint
 from humanclap.models.tiny import TinyClap, TinyConfig
 from humanclap.similarity import retrieval_at_k
+from humanclap.train.loop import adamw, make_batches, train_epoch, warmup_cosine
+from humanclap.train.state import isolated_rngs
+from humanclap.utils import progress_bar
 
 __all__ = [
     "PRETRAIN_DEFAULTS",
@@ -54,7 +57,6 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "time_mask_fraction": 0.1,
     "word_dropout": 0.1,
 }
-
 
 
 def natural_pairs(world_root: str | os.PathLike, split: str) -> Any:
@@ -111,6 +113,54 @@ def _drop_words(text: str, p: float, gen: torch.Generator) -> str:
     return " ".join(w for w, k in zip(words, keep, strict=True) if k)
 
 
+@dataclass(frozen=True)
+class _Augment:
+    """The pre-training augmentation of one batch, drawing from ``gen`` in a fixed order."""
+
+    num_samples: int
+    max_shift: int
+    freq_mask: int
+    time_mask_fraction: float
+    word_dropout: float
+    gen: torch.Generator
+
+    def wave(self, clip: Tensor) -> Tensor:
+        """A random window of ``num_samples`` (repeat-padded if short), circularly shifted."""
+        extra = clip.shape[0] - self.num_samples
+        offset = int(torch.randint(0, extra + 1, (1,), generator=self.gen)) if extra > 0 else 0
+        wave = pad_or_crop(clip, self.num_samples, offset=offset)
+        if self.max_shift > 0:
+            shift = int(
+                torch.randint(-self.max_shift, self.max_shift + 1, (1,), generator=self.gen)
+            )
+            wave = torch.roll(wave, shift)
+        return wave
+
+    def embed(
+        self, model: TinyClap, clips: Sequence[Tensor], texts: Sequence[str]
+    ) -> tuple[Tensor, Tensor]:
+        """Augmented audio and text embeddings of one batch, (B, D) each."""
+        waves = [self.wave(clip) for clip in clips]
+        logmel = model.frontend(torch.stack(waves).to(model.device))
+        time_mask = int(self.time_mask_fraction * logmel.shape[-1])
+        logmel = _spec_augment(logmel, self.freq_mask, time_mask, self.gen)
+        audio_emb = model.embed_logmel(logmel)
+        text_emb = model.embed_text([_drop_words(t, self.word_dropout, self.gen) for t in texts])
+        return audio_emb, text_emb
+
+
+def _check_pairs(clips: Sequence[Tensor], texts: Sequence[str], audio_ids: Any) -> list[str]:
+    n = len(clips)
+    if n != len(texts):
+        raise ValueError(f"clips has {n} entries but texts has {len(texts)}")
+    if n < 2:
+        raise ValueError(f"clips: need at least 2 pairs for a contrastive loss, got {n}")
+    audio_ids = list(audio_ids) if audio_ids is not None else [str(i) for i in range(n)]
+    if len(audio_ids) != n:
+        raise ValueError(f"audio_ids has {len(audio_ids)} entries, expected {n}")
+    return audio_ids
+
+
 def fit_contrastive(
     model: TinyClap,
     clips: Sequence[Tensor],
@@ -127,7 +177,7 @@ def fit_contrastive(
     freq_mask: int = PRETRAIN_DEFAULTS["freq_mask"],
     time_mask_fraction: float = PRETRAIN_DEFAULTS["time_mask_fraction"],
     word_dropout: float = PRETRAIN_DEFAULTS["word_dropout"],
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> list[float]:
     """Train ``model`` in place with symmetric InfoNCE on N (clip, caption) pairs.
 
@@ -141,7 +191,7 @@ def fit_contrastive(
         Clip identities for the false-negative mask (default: each clip distinct); captions are
         identified by their text.
     seed : int
-        Seeds batch order, augmentation and dropout (the global RNG is left untouched).
+        Seeds batch order, augmentation and dropout (the caller's RNG states are restored).
     num_epochs, lr, batch_size, weight_decay, warmup_epochs : training schedule
         AdamW; linear warm-up over ``warmup_epochs`` then cosine decay to 0 (per step).
     max_shift_seconds, freq_mask, time_mask_fraction : augmentation
@@ -149,94 +199,46 @@ def fit_contrastive(
         mask of up to ``freq_mask`` mel bins and one time mask of up to ``time_mask_fraction``
         of the frames per clip; each caption word is dropped with probability
         ``word_dropout``.
-    progress : bool
-        Show a tqdm bar.
+    progress : bool or None
+        A progress bar (None: when stderr is a terminal).
 
     Returns
     -------
     list of float
         Mean training loss of each epoch.
     """
-    n = len(clips)
-    if n != len(texts):
-        raise ValueError(f"clips has {n} entries but texts has {len(texts)}")
-    if n < 2:
-        raise ValueError(f"clips: need at least 2 pairs for a contrastive loss, got {n}")
-    audio_ids = list(audio_ids) if audio_ids is not None else [str(i) for i in range(n)]
-    if len(audio_ids) != n:
-        raise ValueError(f"audio_ids has {len(audio_ids)} entries, expected {n}")
-    texts = list(texts)
-    num_samples = model.cfg.num_samples
-    max_shift = int(max_shift_seconds * model.sample_rate)
-
+    audio_ids = _check_pairs(clips, texts, audio_ids)
+    n, texts = len(clips), list(texts)
     gen = torch.Generator().manual_seed(seed)
+    augment = _Augment(
+        model.cfg.num_samples, int(max_shift_seconds * model.sample_rate), freq_mask,
+        time_mask_fraction, word_dropout, gen,
+    )  # fmt: skip
     steps_per_epoch = max(1, math.ceil(n / batch_size))
     total_steps = steps_per_epoch * num_epochs
-    warmup_steps = min(warmup_epochs * steps_per_epoch, total_steps // 2)
+    lr_at = warmup_cosine(lr, min(warmup_epochs * steps_per_epoch, total_steps // 2), total_steps)
     params = model.trainable_parameters("all")
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=lr,
-    )
+    optimizer = adamw(params, lr, weight_decay)
 
-    def lr_at(step: int) -> float:
-        if step < warmup_steps:
-            return lr * (step + 1) / warmup_steps
-        progress_frac = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return lr * 0.5 * (1.0 + math.cos(math.pi * progress_frac))
+    def batch_loss(idx: Sequence[int], _: Any) -> Tensor:
+        audio_emb, text_emb = augment.embed(model, [clips[i] for i in idx], [texts[i] for i in idx])
+        mask = losses.false_negative_mask([audio_ids[i] for i in idx], [texts[i] for i in idx])
+        return losses.sce(audio_emb, text_emb, model.logit_scale, mask=mask.to(model.device))
 
     history: list[float] = []
     step = 0
-    model.train()
-    bar = tqdm(range(num_epochs), desc="tiny CLAP pre-training", disable=not progress, leave=False)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    bar = progress_bar(
+        range(num_epochs), progress=progress, desc="tiny CLAP pre-training", leave=False
+    )
+    with isolated_rngs(model.device, seed):
         for _epoch in bar:
-            order = torch.randperm(n, generator=gen).tolist()
-            batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-            if len(batches) > 1 and len(batches[-1]) < 2:
-                batches[-2].extend(batches.pop())
-            total, count = 0.0, 0
-            for idx in batches:
-                waves = []
-                for i in idx:
-                    clip = clips[i]
-                    extra = clip.shape[0] - num_samples
-                    offset = (
-                        int(torch.randint(0, extra + 1, (1,), generator=gen)) if extra > 0 else 0
-                    )
-                    wave = pad_or_crop(clip, num_samples, offset=offset)
-                    if max_shift > 0:
-                        shift = int(torch.randint(-max_shift, max_shift + 1, (1,), generator=gen))
-                        wave = torch.roll(wave, shift)
-                    waves.append(wave)
-                logmel = model.frontend(torch.stack(waves).to(model.device))
-                time_mask = int(time_mask_fraction * logmel.shape[-1])
-                logmel = _spec_augment(logmel, freq_mask, time_mask, gen)
-                audio_emb = model.embed_logmel(logmel)
-                text_emb = model.embed_text([_drop_words(texts[i], word_dropout, gen) for i in idx])
-                mask = losses.false_negative_mask(
-                    [audio_ids[i] for i in idx], [texts[i] for i in idx]
-                ).to(model.device)
-                loss = losses.sce(audio_emb, text_emb, model.logit_scale, mask=mask)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(step)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                step += 1
-                total += float(loss.detach()) * len(idx)
-                count += len(idx)
-            history.append(total / count)
-            bar.set_postfix(
-                loss=f"{history[-1]:.3f}", scale=f"{float(model.logit_scale.detach()):.1f}"
-            )
+            batches = make_batches(n, batch_size, torch.randperm(n, generator=gen).tolist())
+            loss, step, _ = train_epoch(
+                model, batches, batch_loss, optimizer, params, lr_at=lr_at, step=step,
+                clip_grad_norm=1.0, desc="tiny CLAP pre-training",
+            )  # fmt: skip
+            history.append(loss)
+            bar.set_postfix(loss=f"{loss:.3f}", scale=f"{float(model.logit_scale.detach()):.1f}")
     model.eval()
     return history
 
@@ -261,7 +263,7 @@ def pretrain(
     lr: float = PRETRAIN_DEFAULTS["lr"],
     batch_size: int = PRETRAIN_DEFAULTS["batch_size"],
     *,
-    progress: bool = True,
+    progress: bool | None = None,
     **train_kwargs: Any,
 ) -> TinyClap:
     """Pre-train a tiny CLAP on a world's natural TRAIN-split pairs (symmetric InfoNCE).
@@ -276,8 +278,8 @@ def pretrain(
         Seeds batch order, augmentation and dropout.
     num_epochs, lr, batch_size, **train_kwargs
         See :func:`fit_contrastive`.
-    progress : bool
-        tqdm progress bar.
+    progress : bool or None
+        A progress bar (None: when stderr is a terminal).
 
     Returns
     -------
@@ -331,5 +333,3 @@ def pretrain(
     model.provenance = provenance
     log.info("tiny CLAP pre-trained on %d pairs in %.1f s", len(train), seconds)
     return model
-
-

@@ -1,0 +1,175 @@
+"""How a model runs, shared by embedding and training: numeric precision, autocast, eval mode,
+and the threads that decode the next batches of audio while the model works on this one.
+
+Precision
+---------
+One switch everywhere, ``precision="auto" | "fp32" | "bf16" | "fp16"``:
+
+- ``"auto"``: fp32 on the CPU; on CUDA, autocast to bf16 where the GPU supports it, else fp16;
+- ``"fp32"``: no autocast;
+- ``"bf16"`` / ``"fp16"``: autocast to that type, on CUDA only (asking for it elsewhere is an
+  error, not a silent fp32 run).
+
+Embeddings and losses are always returned and computed in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+import torch
+
+__all__ = [
+    "PRECISIONS",
+    "autocast",
+    "check_precision",
+    "eval_mode",
+    "precision_from_amp",
+    "prefetch",
+    "resolve_precision",
+    "run_in_pool",
+    "shutdown",
+    "thread_pool",
+]
+
+#: Values of ``precision``.
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else a ValueError naming it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The precision actually used on ``device``: ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+
+    Raises
+    ------
+    ValueError
+        ``precision`` is unknown, or bf16/fp16 is asked for off CUDA.
+    """
+    device = torch.device(device)
+    if check_precision(precision) == "auto":
+        if device.type != "cuda":
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision != "fp32" and device.type != "cuda":
+        raise ValueError(
+            f"precision={precision!r} needs CUDA (the device is {device}); use 'auto' or 'fp32'"
+        )
+    return precision
+
+
+def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` for a resolved ``precision`` (a no-op context for ``"fp32"``)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    """Put ``model`` in eval mode for the block and restore its train/eval mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def prefetch(
+    batches: Sequence[Sequence[T]],
+    fn: Callable[[T], R],
+    pool: ThreadPoolExecutor | None,
+    ahead: int = 1,
+) -> Iterator[list[R]]:
+    """``[fn(x) for x in batch]`` for each batch in turn, the next ``ahead`` batches computed
+    by ``pool``'s threads while the caller works on the current one.
+
+    Parameters
+    ----------
+    batches : sequence of sequences
+        Items to process, batch by batch.
+    fn : callable
+        What to do with one item (decode a file ...). An exception it raises is raised here
+        when its batch is reached (after the pool has been told to drop what is queued).
+    pool : ThreadPoolExecutor or None
+        None computes everything in the calling thread, when its batch is reached.
+    ahead : int
+        Batches submitted beyond the current one.
+
+    Yields
+    ------
+    list
+        The results of one batch, in order.
+    """
+    if pool is None:
+        for batch in batches:
+            yield [fn(x) for x in batch]
+        return
+    submitted: dict[int, list[Future]] = {}
+
+    def submit(b: int) -> None:
+        if b < len(batches) and b not in submitted:
+            submitted[b] = [pool.submit(fn, x) for x in batches[b]]
+
+    try:
+        for b in range(len(batches)):
+            for later in range(b, b + ahead + 1):
+                submit(later)
+            yield [future.result() for future in submitted.pop(b)]
+    finally:
+        for futures in submitted.values():
+            for future in futures:
+                future.cancel()
+
+
+def thread_pool(num_workers: int, name: str = "humanclap-audio") -> ThreadPoolExecutor | None:
+    """A pool of ``num_workers`` threads, or None for 0 (work in the calling thread)."""
+    return ThreadPoolExecutor(num_workers, thread_name_prefix=name) if num_workers > 0 else None
+
+
+def run_in_pool(
+    pool: ThreadPoolExecutor | None, fn: Callable[[T], R], items: Sequence[T]
+) -> list[R]:
+    """``[fn(x) for x in items]``, by ``pool``'s threads when there is one (order kept)."""
+    return list(pool.map(fn, items)) if pool is not None else [fn(x) for x in items]
+
+
+def shutdown(pool: ThreadPoolExecutor | None) -> None:
+    """Stop ``pool``, dropping queued work (None: nothing to do)."""
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def precision_from_amp(precision: str, amp: bool | str | None) -> str:
+    """``precision``, or what the deprecated ``amp=`` option meant (with a warning).
+
+    ``amp="auto"`` -> ``"auto"``, ``True`` -> ``"auto"`` (bf16 or fp16 on CUDA), ``False`` /
+    ``"off"`` -> ``"fp32"``, ``"bf16"`` / ``"fp16"`` -> the same.
+    """
+    if amp is None:
+        return precision
+    warnings.warn(
+        "amp= is deprecated: use precision='auto'|'fp32'|'bf16'|'fp16'",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    mapping = {"auto": "auto", True: "auto", False: "fp32", "off": "fp32"}
+    if amp in ("bf16", "fp16"):
+        return str(amp)
+    if amp not in mapping:
+        raise ValueError(f"amp: expected 'auto', True, False, 'off', 'bf16' or 'fp16', got {amp!r}")
+    return mapping[amp]
