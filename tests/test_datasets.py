@@ -22,7 +22,7 @@ def no_relate_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_uses_relate_ratings_when_no_audio_is_needed(relate_dir: Path, no_relate_env) -> None:
     ds = resolve_dataset("auto", relate_dir=relate_dir, needs_audio=False)
     assert ds.kind == "relate" and not ds.is_simulated
-    assert ds.root == relate_dir and ds.audio_root is None
+    assert ds.root == relate_dir and ds.audio_dir is None
     assert "RELATE" in ds.label and "NOT RELATE" not in ds.label
     with pytest.raises(FileNotFoundError, match="HUMANCLAP_RELATE_AUDIO"):
         ds.audio_path("/audiocaps/train/8215.wav")
@@ -50,7 +50,7 @@ def test_relate_audio_from_the_environment(
     (audio / "audiocaps" / "train").mkdir(parents=True)
     monkeypatch.setenv("HUMANCLAP_RELATE_AUDIO", str(audio))
     ds = resolve_dataset("auto", relate_dir=relate_dir)
-    assert ds.kind == "relate" and ds.audio_root == audio
+    assert ds.kind == "relate" and ds.audio_dir == audio
     assert ds.audio_path("/audiocaps/train/8215.wav") == audio / "audiocaps/train/8215.wav"
     pairs = ds.pairs(ratings=ds.load_ratings(categories=False).head(50))
     assert pairs["audio"].str.startswith(str(audio)).all()
@@ -79,7 +79,7 @@ def test_a_folder_in_relate_layout(tmp_path: Path, no_relate_env) -> None:
     shutil.copytree(world, own)
     (own / "world.json").unlink()
     ds = resolve_dataset(str(own))
-    assert ds.kind == "folder" and ds.audio_root == own
+    assert ds.kind == "folder" and ds.audio_dir == own
     ratings = ds.load_ratings(categories=False)
     assert len(ratings) > 0
     assert "not RELATE's own files" in ds.label
@@ -97,3 +97,24 @@ def test_default_model_follows_the_world(relate_dir: Path, no_relate_env) -> Non
         "laion:630k-audioset-best"
     )
     assert resolve_dataset("synthetic", world_params=SMALL_WORLD).default_model == "tiny"
+
+
+def test_model_spec_follows_the_world(relate_dir: Path, no_relate_env) -> None:
+    """What to pass to humanclap.models.load; datasets never load a model themselves."""
+    relate = resolve_dataset("auto", relate_dir=relate_dir, needs_audio=False)
+    assert relate.model_spec() == ("laion:630k-audioset-best", {})
+    assert relate.model_spec("tiny") == ("tiny", {})
+    assert relate.model_spec("hf:some/repo") == ("hf:some/repo", {})
+    world = resolve_dataset("synthetic", world_params=SMALL_WORLD)
+    assert world.model_spec() == ("tiny", {"world": world.root})
+    assert world.model_spec("tiny") == ("tiny", {"world": world.root})
+    assert world.model_spec("laion:630k-audioset-best") == ("laion:630k-audioset-best", {})
+    assert not hasattr(world, "load_model")
+
+
+def test_audio_root_is_a_deprecated_alias(tmp_path: Path, no_relate_env) -> None:
+    world = S.generate(tmp_path / "w", seed=1, **SMALL_WORLD)
+    ds = resolve_dataset(world)
+    with pytest.warns(DeprecationWarning, match="audio_dir"):
+        assert ds.audio_root == ds.audio_dir == world
+    assert ds.audio_path("/audiocaps/train/1.wav") == world / "audiocaps/train/1.wav"

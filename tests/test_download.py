@@ -28,7 +28,7 @@ from humanclap.data import (
     sha256_file,
 )
 from humanclap.data import categories as categories_module
-from humanclap.data import relate as relate_module
+from humanclap.data import locate as locate_module
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -201,7 +201,7 @@ def _fixture_relate(folder: Path) -> dict[str, str]:
 def relate_server(served, online, monkeypatch):
     folder, server = served
     checksums = _fixture_relate(folder / "RELATE")
-    monkeypatch.setattr(relate_module, "RELATE_FILES", checksums)
+    monkeypatch.setattr(locate_module, "RELATE_FILES", checksums)
     monkeypatch.setenv("HUMANCLAP_RELATE_URL", f"{server.url}/RELATE/")
     monkeypatch.delenv("HUMANCLAP_RELATE_DIR", raising=False)
     monkeypatch.delenv("HUMANCLAP_CATEGORIES", raising=False)
@@ -210,7 +210,7 @@ def relate_server(served, online, monkeypatch):
 
 def test_resolve_downloads_into_cache(relate_server, tmp_path):
     server, checksums = relate_server
-    cache = relate_module.relate_cache_dir()
+    cache = locate_module.relate_cache_dir()
     assert not cache.exists()
     root = resolve_relate_root()
     assert root == cache
@@ -224,11 +224,11 @@ def test_resolve_downloads_into_cache(relate_server, tmp_path):
 
 def test_resolve_download_checksum_mismatch(relate_server, monkeypatch):
     _, checksums = relate_server
-    monkeypatch.setitem(relate_module.RELATE_FILES, "scores/IS.csv", _sha(b"something else"))
+    monkeypatch.setitem(locate_module.RELATE_FILES, "scores/IS.csv", _sha(b"something else"))
     with pytest.raises(RelateDataError) as err:
         resolve_relate_root()
     assert "checksum" in str(err.value) and "IS.csv" in str(err.value)
-    assert not (relate_module.relate_cache_dir() / "scores" / "IS.csv").exists()
+    assert not (locate_module.relate_cache_dir() / "scores" / "IS.csv").exists()
 
 
 def test_resolve_download_unreachable_is_fast_and_clear(relate_server, monkeypatch):
@@ -239,7 +239,7 @@ def test_resolve_download_unreachable_is_fast_and_clear(relate_server, monkeypat
     assert time.monotonic() - start < 5
     message = str(err.value)
     assert "HUMANCLAP_RELATE_DIR" in message
-    assert str(relate_module.relate_cache_dir() / "scores" / "REL.csv") in message
+    assert str(locate_module.relate_cache_dir() / "scores" / "REL.csv") in message
 
 
 def test_resolve_without_download_permission(relate_server):

@@ -1,10 +1,12 @@
-"""Tests of the embedded synthetic world (humanclap.data.synthetic / synth_events)."""
+"""Tests of the embedded synthetic world (humanclap.data.synthetic)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +16,10 @@ import soundfile as sf
 from scipy import signal, stats
 
 from humanclap.data import synthetic as S
-from humanclap.data.synth_events import (
-    CATEGORIES,
-    CONFUSABLE,
-    EVENT_CLASSES,
-    phrase_event,
-    synth_event,
-)
+from humanclap.data.synthetic.events import CATEGORIES, CONFUSABLE, EVENT_CLASSES
+from humanclap.data.synthetic.listeners import draw_scores, listener_params
+from humanclap.data.synthetic.phrasing import phrase_event
+from humanclap.data.synthetic.render import synth_event
 
 SMALL = 30  # captions in the small test world
 READ = {"dtype": str, "keep_default_na": False}
@@ -170,7 +169,7 @@ def test_wav_format(world: Path) -> None:
     x = S.load_audio(world, rel["wavname"].iloc[0])
     assert x.dtype == np.float32 and x.shape == (64000,)
     assert 0.05 < np.abs(x).max() <= 1.0
-    with pytest.raises(FileNotFoundError, match="no audio file"):
+    with pytest.raises(FileNotFoundError, match="no such audio file"):
         S.load_audio(world, "/audiocaps/train/999999999.wav")
 
 
@@ -444,14 +443,14 @@ def test_rating_moments_match_sampling() -> None:
     """The exact moments agree with brute-force sampling of the listener model."""
     rng = np.random.default_rng(0)
     n = 200_000
-    params = S._listener_params(rng.random((n, 7)))
+    params = listener_params(rng.random((n, 7)))
     params["careless_type"] = np.full(n, "", dtype=object)
     params["constant"] = np.zeros(n, dtype=int)
     latent = np.array([0.0, 0.3, 0.6, 0.9, 1.0])
     offset = np.array([0.1, -0.2, 0.0, 0.3, 0.0])
     mean, var = S.rating_moments(latent, offset)
     for lat, off, m, v in zip(latent, offset, mean, var, strict=True):
-        y = S._draw_scores(np.full(n, lat), np.full(n, off), params, np.arange(n), rng)
+        y = draw_scores(np.full(n, lat), np.full(n, off), params, np.arange(n), rng)
         assert y.mean() == pytest.approx(m, abs=0.03)
         assert y.var() == pytest.approx(v, abs=0.08 + 0.02 * v)
     careless = {
@@ -564,3 +563,43 @@ def test_failure_masks() -> None:
     assert set(masks) == set(S.FAILURE_KINDS)
     with pytest.raises(ValueError, match="row 1"):
         S.failure_masks(pd.Series(["none", "melt:x"]))
+
+
+def test_failure_table(world: Path) -> None:
+    """failure_table is the per-source table chapter 90 showed (its cell, recomputed here)."""
+    truth = S.load_truth(world)
+    table = S.failure_table(truth)
+    kinds = ["drop", "swap", "sub", "extra", "count", "unrelated"]
+    real = truth[~truth["anchor"]]
+    expected = pd.DataFrame(
+        {
+            k: real["failures"].str.contains(f"(?:^|;){k}").groupby(real["source"]).mean()
+            for k in kinds
+        }
+    )
+    expected["mean quality (0-1)"] = real.groupby("source")["quality"].mean()
+    expected["mean relevance (0-10)"] = real.groupby("source")["relevance_10"].mean()
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert set(kinds) == set(S.FAILURE_KINDS)
+    assert (table.loc["audiocaps", ["drop", "swap", "sub", "count", "unrelated"]] == 0).all()
+
+
+def test_world_fingerprint(world: Path, tmp_path: Path) -> None:
+    assert (
+        S.world_fingerprint(world) == json.loads((world / "world.json").read_text())["fingerprint"]
+    )
+    copy = tmp_path / "copy"
+    (copy / "scores").mkdir(parents=True)
+    (copy / "scores" / "REL.csv").write_bytes((world / "scores" / "REL.csv").read_bytes())
+    fingerprint = S.world_fingerprint(copy)  # no world.json: REL.csv and the wav files
+    assert re.fullmatch(r"[0-9a-f]{32}", fingerprint)
+    with pytest.raises(FileNotFoundError, match="REL.csv"):
+        S.world_fingerprint(tmp_path / "nothing")
+
+
+def test_synth_events_is_a_deprecated_alias() -> None:
+    sys.modules.pop("humanclap.data.synth_events", None)
+    with pytest.warns(DeprecationWarning, match="humanclap.data.synthetic"):
+        old = importlib.import_module("humanclap.data.synth_events")
+    assert old.EVENT_CLASSES is EVENT_CLASSES and old.synth_event is synth_event
+    assert old.phrase_event is S.phrase_event and old.CONFUSABLE is S.CONFUSABLE

@@ -1,9 +1,23 @@
 """RELATE ratings, AudioSet categories, the embedded world, and which of them a chapter uses.
 
-- :mod:`humanclap.data.relate` -- locate, read, validate and screen the RELATE ratings.
+Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
+:mod:`humanclap.utils` and :mod:`humanclap.audio` below it. Modules, bottom to top:
+
+- :mod:`humanclap.data.files` -- what every RELATE reader shares: :data:`ASPECTS`,
+  :data:`SOURCES`, :data:`SPLITS`, :class:`RelateDataError`, the checked CSV reader.
+- :mod:`humanclap.data.locate` -- where RELATE's rating files are (argument, environment, cache,
+  checksummed download).
+- :mod:`humanclap.data.ratings` -- reading and validating one scores file.
+- :mod:`humanclap.data.screening` -- IS/OS splits, what screening removes,
+  :func:`screening_summary`.
+- :mod:`humanclap.data.pairs` -- :func:`pair_table`, :func:`explode_categories`.
 - :mod:`humanclap.data.categories` -- AudioSet top-level categories per AudioCaps clip.
-- :mod:`humanclap.data.synthetic` -- a synthetic world in RELATE's layout (when present).
+- :mod:`humanclap.data.relate` -- :func:`load_relate` (and every RELATE name above).
+- :mod:`humanclap.data.synthetic` -- the simulated world in RELATE's layout (a subpackage).
 - :mod:`humanclap.data.datasets` -- which of them a chapter runs on (``dataset="auto"``).
+
+Deprecated aliases: :mod:`humanclap.data.download` (use :mod:`humanclap.utils`) and
+:mod:`humanclap.data.synth_events` (use :mod:`humanclap.data.synthetic`).
 """
 
 from humanclap.data.categories import CATEGORY_NAMES, load_categories

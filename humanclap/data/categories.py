@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from humanclap.data.relate import RelateDataError, read_csv_checked, row_error
-from humanclap.utils import ChecksumError, DownloadError, download, user_cache_dir
+from humanclap.data.files import RelateDataError, read_csv_checked, row_error
+from humanclap.utils import ChecksumError, DownloadError, cache_dir, download
 
 __all__ = [
     "CATEGORIES_SHA256",
@@ -59,7 +59,7 @@ _REQUIRED_COLUMNS = ("audiocaps_id", "caption", "caption_label")
 
 def categories_cache_path() -> Path:
     """Where a downloaded category table is kept: ``<cache>/audiocaps-categories/e85c4f1/...``."""
-    return user_cache_dir() / "audiocaps-categories" / CATEGORIES_COMMIT[:7] / CATEGORIES_FILENAME
+    return cache_dir("audiocaps-categories", CATEGORIES_COMMIT[:7], CATEGORIES_FILENAME)
 
 
 def find_categories(

@@ -32,19 +32,19 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from humanclap.data.relate import (
-    SOURCES,
-    RelateDataError,
-    load_relate,
-    pair_table,
-    resolve_relate_root,
-)
+from humanclap.audio import resolve_audio_path
+from humanclap.data.files import SOURCES, RelateDataError
+from humanclap.data.locate import resolve_relate_root
+from humanclap.data.pairs import pair_table
+from humanclap.data.relate import load_relate
+from humanclap.data.synthetic import ensure_world
 
 __all__ = ["DATASETS", "ENV_RELATE_AUDIO", "Dataset", "resolve_dataset"]
 
@@ -64,8 +64,9 @@ class Dataset:
         RELATE's real files, the embedded simulation, or another folder in RELATE's layout.
     root : Path
         Folder holding ``scores/*.csv``.
-    audio_root : Path or None
+    audio_dir : Path or None
         Folder below which each ``wavname`` is an audio file; ``None`` when there is no audio.
+        (``audio_root`` is its deprecated former name.)
     categories : str or Path or bool
         What :func:`humanclap.data.load_relate` gets as ``categories``.
     reason : str
@@ -76,10 +77,20 @@ class Dataset:
 
     kind: str
     root: Path
-    audio_root: Path | None
+    audio_dir: Path | None
     categories: str | Path | bool = "auto"
     reason: str = ""
     world: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def audio_root(self) -> Path | None:
+        """Deprecated name of :attr:`audio_dir`."""
+        warnings.warn(
+            "Dataset.audio_root is deprecated: use Dataset.audio_dir",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.audio_dir
 
     @property
     def is_simulated(self) -> bool:
@@ -92,30 +103,31 @@ class Dataset:
         the simulation, LAION-CLAP (``laion:630k-audioset-best``) on real audio."""
         return "tiny" if self.kind == "synthetic" else "laion:630k-audioset-best"
 
-    def load_model(self, spec: str = "auto", device: str = "cpu", **kwargs: Any):
-        """The CLAP model a chapter scores this dataset with.
+    def model_spec(self, spec: str = "auto") -> tuple[str, dict[str, Any]]:
+        """What to pass to :func:`humanclap.models.load` to score this dataset.
 
-        ``"auto"`` is :attr:`default_model`; ``"tiny"`` is the tiny CLAP pretrained on *this*
-        world (on the simulation; trained on first use, then cached); any other spec or path
-        goes to :func:`humanclap.models.load` unchanged.
+        ``"auto"`` is :attr:`default_model`; ``"tiny"`` on the simulation is the tiny CLAP
+        pretrained on *this* world (trained on first use, then cached); any other spec or path
+        is passed on unchanged. The caller then does
+        ``models.load(spec, device=..., **options)``.
 
         Returns
         -------
-        humanclap.models.ClapModel, in eval mode on ``device``.
+        (str, dict)
+            The spec, and the options it needs: ``{"world": root}`` for ``"tiny"`` on the
+            simulation, else ``{}``.
         """
-        from humanclap import models
-
         spec = self.default_model if spec == "auto" else spec
+        options: dict[str, Any] = {}
         if spec == "tiny" and self.kind == "synthetic":
-            kwargs.setdefault("world", self.root)
-            kwargs.setdefault("progress", False)
-        return models.load(spec, device=device, **kwargs)
+            options["world"] = self.root
+        return spec, options
 
     @property
     def label(self) -> str:
         """One line for the chapter banner: what the numbers come from."""
         if self.kind == "relate":
-            audio = f"audio from `{self.audio_root}`" if self.audio_root else "no audio"
+            audio = f"audio from `{self.audio_dir}`" if self.audio_dir else "no audio"
             text = (
                 "**RELATE**, the real human ratings (sarulab-speech/RELATE @ 05935d9, "
                 f"read from `{self.root}`; {audio})"
@@ -141,12 +153,12 @@ class Dataset:
 
     def audio_path(self, wavname: str) -> Path:
         """The audio file of a ``wavname`` (``/audiocaps/train/8215.wav``)."""
-        if self.audio_root is None:
+        if self.audio_dir is None:
             raise FileNotFoundError(
                 f"dataset {self.kind!r} at {self.root} has no audio (set ${ENV_RELATE_AUDIO} or "
                 "pass audio_dir)"
             )
-        return self.audio_root / str(wavname).lstrip("/")
+        return resolve_audio_path(wavname, self.audio_dir)
 
     def pairs(self, aspect: str = "REL", ratings: pd.DataFrame | None = None) -> pd.DataFrame:
         """One row per (clip, caption) pair (:func:`humanclap.data.pair_table`) with an
@@ -154,7 +166,7 @@ class Dataset:
         if ratings is None:
             ratings = self.load_ratings(aspect)
         pairs = pair_table(ratings)
-        if self.audio_root is not None:
+        if self.audio_dir is not None:
             pairs["audio"] = [str(self.audio_path(w)) for w in pairs["wavname"]]
         return pairs
 
@@ -182,13 +194,75 @@ def _find_relate_audio(audio_dir: str | os.PathLike | None, root: Path | None) -
 
 
 def _synthetic(root: Path | None, world_seed: int, world_params: dict, reason: str) -> Dataset:
-    from humanclap.data import synthetic
-
     if root is None:
-        root = synthetic.ensure_world(seed=world_seed, **world_params)
+        root = ensure_world(seed=world_seed, **world_params)
     info = json.loads((root / "world.json").read_text())
-    audio_root = root if _has_audio(root) else None
-    return Dataset("synthetic", root, audio_root, "auto", reason, info)
+    audio_dir = root if _has_audio(root) else None
+    return Dataset("synthetic", root, audio_dir, "auto", reason, info)
+
+
+def _folder(
+    dataset: str | os.PathLike,
+    categories: str | Path,
+    needs_audio: bool,
+    world_seed: int,
+    world_params: dict,
+) -> Dataset:
+    """``dataset`` given as a folder: a world (it has ``world.json``) or one in RELATE's layout."""
+    path = Path(dataset).expanduser()
+    if not (path / "scores" / "REL.csv").is_file():
+        raise ValueError(
+            f"dataset={str(dataset)!r}: expected one of {DATASETS} or a folder holding "
+            "scores/REL.csv (RELATE's layout)"
+        )
+    if (path / "world.json").is_file():
+        return _synthetic(path, world_seed, world_params, "Chosen by path.")
+    audio_dir = path if _has_audio(path) else None
+    if needs_audio and audio_dir is None:
+        raise FileNotFoundError(
+            f"dataset={str(dataset)!r}: no audio below it (expected folders "
+            f"{', '.join(SOURCES)} holding the files named in scores/REL.csv)"
+        )
+    return Dataset("folder", path, audio_dir, categories, "Chosen by path.")
+
+
+def _relate_or_world(
+    dataset: str,
+    relate_dir: str | os.PathLike | None,
+    audio_dir: str | os.PathLike | None,
+    categories: str | Path,
+    needs_audio: bool,
+    world_seed: int,
+    world_params: dict,
+) -> Dataset:
+    """``"relate"``: RELATE or an error; ``"auto"``: RELATE when what is needed is there, else
+    the world (with the reason)."""
+    try:
+        root = resolve_relate_root(relate_dir)
+    except RelateDataError as err:
+        if dataset == "relate":
+            raise
+        first_line = str(err).splitlines()[0]
+        return _synthetic(
+            None, world_seed, world_params, f"RELATE's ratings are not available ({first_line})."
+        )
+    found_audio = _find_relate_audio(audio_dir, root)
+    if needs_audio and found_audio is None:
+        if dataset == "relate":
+            raise FileNotFoundError(
+                "RELATE's audio was not found. Unpack RELATE_wave.zip (published by RELATE's "
+                "authors) so that each wavname of scores/REL.csv exists below one folder, and "
+                f"pass audio_dir= or set ${ENV_RELATE_AUDIO} to it."
+            )
+        return _synthetic(
+            None,
+            world_seed,
+            world_params,
+            f"RELATE's audio is not on this machine (set ${ENV_RELATE_AUDIO} to use it), so "
+            "this run uses the simulation.",
+        )
+    reason = "" if dataset == "relate" else "Chosen by `dataset='auto'`: RELATE was found."
+    return Dataset("relate", root, found_audio, categories, reason)
 
 
 def resolve_dataset(
@@ -235,47 +309,9 @@ def resolve_dataset(
     world_params = dict(world_params or {})
     categories: str | Path = Path(categories_path) if categories_path else "auto"
     if isinstance(dataset, os.PathLike) or (isinstance(dataset, str) and dataset not in DATASETS):
-        path = Path(dataset).expanduser()
-        if not (path / "scores" / "REL.csv").is_file():
-            raise ValueError(
-                f"dataset={str(dataset)!r}: expected one of {DATASETS} or a folder holding "
-                "scores/REL.csv (RELATE's layout)"
-            )
-        if (path / "world.json").is_file():
-            return _synthetic(path, world_seed, world_params, "Chosen by path.")
-        audio_root = path if _has_audio(path) else None
-        if needs_audio and audio_root is None:
-            raise FileNotFoundError(
-                f"dataset={str(dataset)!r}: no audio below it (expected folders "
-                f"{', '.join(SOURCES)} holding the files named in scores/REL.csv)"
-            )
-        return Dataset("folder", path, audio_root, categories, "Chosen by path.")
+        return _folder(dataset, categories, needs_audio, world_seed, world_params)
     if dataset == "synthetic":
         return _synthetic(None, world_seed, world_params, "Chosen by `dataset='synthetic'`.")
-
-    try:
-        root = resolve_relate_root(relate_dir)
-    except RelateDataError as err:
-        if dataset == "relate":
-            raise
-        first_line = str(err).splitlines()[0]
-        return _synthetic(
-            None, world_seed, world_params, f"RELATE's ratings are not available ({first_line})."
-        )
-    audio_root = _find_relate_audio(audio_dir, root)
-    if needs_audio and audio_root is None:
-        if dataset == "relate":
-            raise FileNotFoundError(
-                "RELATE's audio was not found. Unpack RELATE_wave.zip (published by RELATE's "
-                "authors) so that each wavname of scores/REL.csv exists below one folder, and "
-                f"pass audio_dir= or set ${ENV_RELATE_AUDIO} to it."
-            )
-        return _synthetic(
-            None,
-            world_seed,
-            world_params,
-            f"RELATE's audio is not on this machine (set ${ENV_RELATE_AUDIO} to use it), so "
-            "this run uses the simulation.",
-        )
-    reason = "" if dataset == "relate" else "Chosen by `dataset='auto'`: RELATE was found."
-    return Dataset("relate", root, audio_root, categories, reason)
+    return _relate_or_world(
+        dataset, relate_dir, audio_dir, categories, needs_audio, world_seed, world_params
+    )
