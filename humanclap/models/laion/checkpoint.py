@@ -1,0 +1,198 @@
+"""LAION-CLAP's checkpoint files: reading them (:func:`load_laion_checkpoint`), recognising them
+(:func:`is_laion_checkpoint`), and finding or downloading the released ones
+(:data:`CHECKPOINTS`, :func:`laion_checkpoint_path`). Writing them is
+:meth:`LaionClap.save_laion <humanclap.models.laion.LaionClap.save_laion>`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from humanclap.models.checkpoint import load_weights_only
+from humanclap.models.laion.arch import infer_arch
+from humanclap.models.laion.model import LaionClap
+from humanclap.utils import ENV_OFFLINE, DownloadError, cache_dir, download, is_offline
+
+__all__ = [
+    "CHECKPOINTS",
+    "ENV_LAION_DIR",
+    "LaionCheckpoint",
+    "LaionCheckpointNotFoundError",
+    "is_laion_checkpoint",
+    "laion_checkpoint_path",
+    "load_laion_checkpoint",
+]
+
+#: Environment variable naming a folder with released checkpoints (looked at first).
+ENV_LAION_DIR = "HUMANCLAP_LAION_DIR"
+_DOWNLOAD_TIMEOUT = 20.0
+_BASE_URL = "https://huggingface.co/lukewys/laion_clap/resolve/main/"
+
+
+@dataclass(frozen=True)
+class LaionCheckpoint:
+    """A released LAION-CLAP checkpoint (on huggingface.co/lukewys/laion_clap)."""
+
+    filename: str
+    amodel: str
+    fusion: bool
+    sha256: str | None = None  # None: not checked (digests cannot be computed offline here)
+
+    @property
+    def url(self) -> str:
+        return _BASE_URL + self.filename
+
+
+#: Checkpoints ``"laion:<name>"`` knows (names as in laion_clap's ``load_ckpt`` and README).
+CHECKPOINTS: dict[str, LaionCheckpoint] = {
+    "630k-best": LaionCheckpoint("630k-best.pt", "HTSAT-tiny", False),
+    "630k-audioset-best": LaionCheckpoint("630k-audioset-best.pt", "HTSAT-tiny", False),
+    "630k-fusion-best": LaionCheckpoint("630k-fusion-best.pt", "HTSAT-tiny", True),
+    "630k-audioset-fusion-best": LaionCheckpoint(
+        "630k-audioset-fusion-best.pt", "HTSAT-tiny", True
+    ),
+    "music_audioset_epoch_15_esc_90.14": LaionCheckpoint(
+        "music_audioset_epoch_15_esc_90.14.pt", "HTSAT-base", False
+    ),
+    "music_speech_epoch_15_esc_89.25": LaionCheckpoint(
+        "music_speech_epoch_15_esc_89.25.pt", "HTSAT-base", False
+    ),
+    "music_speech_audioset_epoch_15_esc_89.98": LaionCheckpoint(
+        "music_speech_audioset_epoch_15_esc_89.98.pt", "HTSAT-base", False
+    ),
+}
+
+
+class LaionCheckpointNotFoundError(FileNotFoundError):
+    """A named checkpoint is not on disk and could not be downloaded (offline or failed)."""
+
+
+# ----------------------------------------------------------------------------- reading
+def is_laion_checkpoint(obj: Any) -> bool:
+    """True for ``{"state_dict": {...}}`` or a bare state dict with LAION-CLAP's keys."""
+    if not isinstance(obj, dict):
+        return False
+    state = obj.get("state_dict", obj)
+    if not isinstance(state, dict):
+        return False
+    return any(
+        isinstance(k, str) and k.removeprefix("module.").startswith("audio_branch.") for k in state
+    )
+
+
+def _laion_state(path: Path, obj: Any) -> dict[str, Tensor]:
+    """The state dict of a file's content, or ValueError naming ``path``."""
+    if not is_laion_checkpoint(obj):
+        keys = sorted(map(str, obj))[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise ValueError(
+            f"{path}: not a LAION-CLAP checkpoint (expected {{'state_dict': ...}} or a state "
+            f"dict with 'audio_branch.*' keys; got {keys})"
+        )
+    state = obj["state_dict"] if "state_dict" in obj else obj
+    bad = [k for k, v in state.items() if not isinstance(v, Tensor)]
+    if bad:
+        raise ValueError(f"{path}: state_dict entries that are not tensors: {bad[:5]}")
+    return state
+
+
+def _saved_tokenizer(obj: dict[str, Any]) -> str | None:
+    """The tokenizer vocabulary that :meth:`LaionClap.save_laion` recorded, if any."""
+    meta = obj.get("humanclap") if isinstance(obj.get("humanclap"), dict) else None
+    if meta and isinstance(meta.get("config"), dict):
+        saved = meta["config"].get("arch", {})
+        if saved.get("tokenizer") in ("roberta-base", "gpt2-bpe"):
+            return saved["tokenizer"]
+    return None
+
+
+def load_laion_checkpoint(
+    path: str | os.PathLike,
+    spec: str | None = None,
+    *,
+    checkpoint: Any = None,
+    provenance: dict[str, Any] | None = None,
+) -> LaionClap:
+    """Build a :class:`LaionClap` from a LAION-format checkpoint file.
+
+    Parameters
+    ----------
+    path : path-like
+    spec : str, optional
+        Default ``"laion:<path>"``.
+    checkpoint : object, optional
+        The file's content when already read (with ``weights_only=True``).
+    provenance : dict, optional
+
+    Raises
+    ------
+    FileNotFoundError
+    ValueError
+        Unreadable with ``weights_only=True``, not a LAION-CLAP state dict, an unsupported
+        architecture (PANN, non-RoBERTa), or weights that do not fit (names the keys).
+    ImportError
+        A fusion checkpoint and no torchaudio.
+    """
+    path = Path(path)
+    obj = load_weights_only(path) if checkpoint is None else checkpoint
+    state = _laion_state(path, obj)
+    try:
+        arch = infer_arch(state)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+    tokenizer = _saved_tokenizer(obj)
+    if tokenizer is not None:
+        arch["tokenizer"] = tokenizer
+    spec = spec or f"laion:{path}"
+    info = {"checkpoint": str(path)}
+    info.update(provenance or {})
+    if isinstance(obj.get("epoch"), (int, float)):
+        info.setdefault("epoch", obj["epoch"])
+    model = LaionClap(arch, spec, provenance=info)
+    model.load_laion_state_dict(state, str(path))
+    return model
+
+
+# ----------------------------------------------------------------------------- released files
+def laion_checkpoint_path(name: str, *, progress: bool = True) -> Path:
+    """Local path of the released checkpoint ``name`` (a key of :data:`CHECKPOINTS`).
+
+    Looks in ``$HUMANCLAP_LAION_DIR`` then ``<user_cache_dir()>/laion/``; when absent and online,
+    downloads it to the latter (progress bar, atomic, sha256 when known, time-outs).
+
+    Raises
+    ------
+    LaionCheckpointNotFoundError
+        Absent and offline (at once), or the download failed; names the file, the URL, the
+        folder to put it in and ``$HUMANCLAP_LAION_DIR``.
+    """
+    if name not in CHECKPOINTS:
+        raise ValueError(f"unknown LAION-CLAP checkpoint {name!r}; known: {sorted(CHECKPOINTS)}")
+    entry = CHECKPOINTS[name]
+    cache = cache_dir("laion")
+    env = os.environ.get(ENV_LAION_DIR)
+    folders = ([Path(env).expanduser()] if env else []) + [cache]
+    for folder in folders:
+        if (folder / entry.filename).is_file():
+            return folder / entry.filename
+    where = f"${ENV_LAION_DIR}={env}, then {cache}" if env else f"{cache} (${ENV_LAION_DIR} unset)"
+    hint = (
+        f"LAION-CLAP checkpoint {entry.filename} not found (looked in {where}). Download "
+        f"{entry.url} on a machine that is online and put it in {cache}, or in a folder named "
+        f"by the environment variable {ENV_LAION_DIR}."
+    )
+    if is_offline():
+        raise LaionCheckpointNotFoundError(f"{hint} Not downloading: ${ENV_OFFLINE} is set.")
+    try:
+        return download(
+            entry.url,
+            cache / entry.filename,
+            sha256=entry.sha256,
+            timeout=_DOWNLOAD_TIMEOUT,
+            progress=progress,
+        )
+    except DownloadError as err:
+        raise LaionCheckpointNotFoundError(f"{hint} The download failed: {err}") from err

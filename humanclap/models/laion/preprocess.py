@@ -1,0 +1,173 @@
+"""LAION-CLAP's audio preprocessing, on tensors and deterministic.
+
+Reproduces ``CLAP_Module.get_audio_embedding_from_data`` / ``_from_filelist``'s preparation of
+one clip: int16 quantisation (:func:`quantize_int16`), "repeatpad" of short clips
+(:func:`repeatpad`) to 480,000 samples (10 s at 48 kHz), and for fusion models laion's mel
+spectrogram of the whole clip (:func:`laion_mel`). Where laion draws random numbers, fixed
+choices are made: a long clip is cropped to its first 10 s, and the fusion chunks are the
+centres of each third of the possible positions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from humanclap.models.laion.library import torchaudio_module
+
+__all__ = [
+    "CLIP_SAMPLES",
+    "SAMPLE_RATE",
+    "audio_features",
+    "laion_mel",
+    "quantize_int16",
+    "repeatpad",
+]
+
+SAMPLE_RATE = 48_000
+CLIP_SAMPLES = 480_000
+
+
+def quantize_int16(wave: Tensor) -> Tensor:
+    """laion's ``int16_to_float32(float32_to_int16(x))``, bit for bit, on tensors.
+
+    ``clip(x, -1, 1) * 32767`` in float32, truncated to int16, divided by 32767 in float64 and
+    rounded to float32 (as numpy does). When ``wave`` requires grad, the gradient passes
+    straight through (the value then may differ from the exact one by a float32 rounding).
+
+    Parameters
+    ----------
+    wave : Tensor, float32, any shape
+
+    Returns
+    -------
+    Tensor, float32, same shape
+    """
+    scaled = torch.clamp(wave.detach().float(), -1.0, 1.0) * 32767.0
+    quantized = (scaled.to(torch.int16).to(torch.float64) / 32767.0).to(torch.float32)
+    if wave.requires_grad:
+        return wave + (quantized - wave).detach()
+    return quantized
+
+
+def repeatpad(wave: Tensor, num_samples: int = CLIP_SAMPLES) -> Tensor:
+    """laion's "repeatpad": repeat a short clip ``floor(num_samples / T)`` times, zero-pad the rest.
+
+    A clip longer than ``num_samples`` is cropped to its first ``num_samples`` samples (laion
+    crops at random).
+
+    Parameters
+    ----------
+    wave : Tensor, shape (T,), T >= 1
+    num_samples : int
+
+    Returns
+    -------
+    Tensor, shape (num_samples,)
+    """
+    length = int(wave.shape[0])
+    if length == 0:
+        raise ValueError("wave: empty clip (0 samples)")
+    if length >= num_samples:
+        return wave[:num_samples]
+    wave = wave.repeat(num_samples // length)
+    return F.pad(wave, (0, num_samples - wave.shape[0]), mode="constant", value=0.0)
+
+
+def laion_mel(wave: Tensor, audio_cfg: dict[str, Any]) -> Tensor:
+    """laion's ``get_mel``: torchaudio mel power spectrogram in dB.
+
+    Parameters
+    ----------
+    wave : Tensor, shape (T,)
+    audio_cfg : dict
+        laion's ``audio_cfg`` (``sample_rate``, ``window_size``, ``hop_size``, ``mel_bins``,
+        ``fmin``, ``fmax``).
+
+    Returns
+    -------
+    Tensor, shape (frames, mel_bins)
+    """
+    torchaudio = torchaudio_module()
+    cfg = audio_cfg
+    mel = torchaudio.transforms.MelSpectrogram(
+        sample_rate=cfg["sample_rate"],
+        n_fft=cfg["window_size"],
+        win_length=cfg["window_size"],
+        hop_length=cfg["hop_size"],
+        center=True,
+        pad_mode="reflect",
+        power=2.0,
+        norm=None,
+        onesided=True,
+        n_mels=cfg["mel_bins"],
+        f_min=cfg["fmin"],
+        f_max=cfg["fmax"],
+    ).to(wave.device)(wave)
+    return torchaudio.transforms.AmplitudeToDB(top_db=None)(mel).T
+
+
+def _fusion_features(wave: Tensor, audio_cfg: dict[str, Any]) -> dict[str, Tensor]:
+    """Copy of laion's fusion branch of ``get_audio_features`` with fixed chunk positions."""
+    cfg = audio_cfg
+    if wave.shape[0] <= CLIP_SAMPLES:
+        wave = repeatpad(wave)
+        mel = laion_mel(wave, cfg)
+        return {
+            "waveform": wave,
+            "longer": torch.tensor([False]),
+            "mel_fusion": torch.stack([mel, mel, mel, mel], dim=0),
+        }
+    with torch.no_grad():
+        mel = laion_mel(wave, cfg)
+    chunk_frames = CLIP_SAMPLES // cfg["hop_size"] + 1
+    total_frames = mel.shape[0]
+    if chunk_frames == total_frames:
+        mel_fusion = torch.stack([mel, mel, mel, mel], dim=0)
+        longer = False
+    else:
+        ranges = np.array_split(list(range(0, total_frames - chunk_frames + 1)), 3)
+        starts = [int(r[len(r) // 2]) if len(r) else 0 for r in ranges]
+        chunks = [mel[s : s + chunk_frames, :] for s in starts]
+        import torchvision  # lazy: optional, only fusion models need it (slow to import)
+
+        shrink = torchvision.transforms.Resize(size=[chunk_frames, cfg["mel_bins"]])
+        mel_fusion = torch.stack([shrink(mel[None])[0], *chunks], dim=0)
+        longer = True
+    return {
+        "waveform": wave[:CLIP_SAMPLES],
+        "longer": torch.tensor([longer]),
+        "mel_fusion": mel_fusion,
+    }
+
+
+def audio_features(wave: Tensor, audio_cfg: dict[str, Any], fusion: bool) -> dict[str, Tensor]:
+    """One clip at 48 kHz -> laion's input dict (``waveform``, ``longer``[, ``mel_fusion``]).
+
+    Mirrors laion's ``get_audio_features(..., 480000, data_truncating='rand_trunc' or
+    'fusion', data_filling='repeatpad')`` after int16 quantisation, except that long clips
+    are cropped deterministically (module doc).
+
+    Parameters
+    ----------
+    wave : Tensor, shape (T,), float32, T >= 1
+        On the device the model runs on.
+    audio_cfg : dict
+        laion's ``audio_cfg`` of the model.
+    fusion : bool
+        Whether the model is a fusion model.
+
+    Returns
+    -------
+    dict
+        ``waveform``: Tensor (480000,); ``longer``: bool Tensor (1,); for fusion models
+        ``mel_fusion``: Tensor (4, frames, mel_bins).
+    """
+    wave = quantize_int16(wave)
+    if not fusion:
+        return {"waveform": repeatpad(wave), "longer": torch.tensor([False])}
+    return _fusion_features(wave, audio_cfg)
