@@ -35,12 +35,13 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check humanclap tests notebooks bench
-	$(VENV)/bin/ruff format --check humanclap tests notebooks bench
+	$(VENV)/bin/ruff check humanclap tests notebooks bench tools
+	$(VENV)/bin/ruff format --check humanclap tests notebooks bench tools
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix humanclap tests notebooks bench
-	$(VENV)/bin/ruff format humanclap tests notebooks bench
+	$(VENV)/bin/ruff check --fix humanclap tests notebooks bench tools
+	$(VENV)/bin/ruff format humanclap tests notebooks bench tools
 
 notebooks: $(STAMP)
 	$(VENV)/bin/humanclap run-notebooks --params $(PARAMS)

@@ -172,25 +172,6 @@ def _cuda_peak_mib(torch, device) -> float | None:
     return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
 
 
-def _autocast(torch, device, precision: str):
-    """The autocast :func:`humanclap.embed.embed_audio` uses for ``precision`` (resolved)."""
-    import contextlib
-
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def _resolved_precision(torch, device, precision: str) -> str:
-    """``"auto"`` as embed_audio resolves it: fp32 on CPU, bf16 (else fp16) on CUDA."""
-    if precision != "auto":
-        return precision
-    if device.type != "cuda":
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-
-
 # ============================================================================= inputs
 def make_clips(
     folder: Path, n_clips: int, sample_rate: int, min_seconds: float, max_seconds: float, seed: int
@@ -261,6 +242,7 @@ def worker_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     torch, device = _setup_torch(cfg)
     from humanclap.audio import load_audio
     from humanclap.embed import embed_audio
+    from humanclap.runtime import autocast, resolve_precision
 
     paths = [Path(p) for p in cfg["paths"]]
     n, batch = len(paths), int(cfg["batch_size"])
@@ -268,7 +250,7 @@ def worker_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     model = _load_ours(cfg, device)
     load_s = time.perf_counter() - t0
-    precision = _resolved_precision(torch, device, cfg["precision"])
+    precision = resolve_precision(cfg["precision"], device)
     embed_audio(model, paths[:WARMUP_CLIPS], cache_dir=None, precision=precision, **kw)
     rss_loaded, peak_loading = _status_kib("VmRSS"), _peak_kib()
 
@@ -303,7 +285,7 @@ def worker_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     # split 2: the model alone on the preloaded waveforms
     chunks = []
     t0 = time.perf_counter()
-    with torch.inference_mode(), _autocast(torch, device, precision):
+    with torch.inference_mode(), autocast(device, precision):
         for start in range(0, n, batch):
             clips = [torch.from_numpy(w) for w in waves[start : start + batch]]
             chunks.append(model.embed_audio(clips).float().cpu().numpy())
@@ -452,13 +434,15 @@ def worker_dedup(cfg: dict[str, Any]) -> dict[str, Any]:
     """``clapscore`` (dedup) against embedding every row's caption and clip (no dedup)."""
     torch, device = _setup_torch(cfg)
     from humanclap.audio import load_audio
-    from humanclap.score import clapscore, cosine_rows
+    from humanclap.runtime import autocast, resolve_precision
+    from humanclap.score import clapscore
+    from humanclap.similarity import cosine_rows
 
     texts: list[str] = cfg["texts"]
     paths = [Path(p) for p in cfg["audio"]]
     n, batch = len(texts), int(cfg["batch_size"])
     model = _load_ours(cfg, device)
-    precision = _resolved_precision(torch, device, cfg["precision"])
+    precision = resolve_precision(cfg["precision"], device)
     clapscore(
         model,
         texts[:WARMUP_CLIPS],
@@ -489,7 +473,7 @@ def worker_dedup(cfg: dict[str, Any]) -> dict[str, Any]:
         audio_s = text_s = 0.0
         out = []
         t0 = time.perf_counter()
-        with torch.inference_mode(), _autocast(torch, device, precision):
+        with torch.inference_mode(), autocast(device, precision):
             for start in range(0, n, batch):
                 rows = slice(start, start + batch)
                 t1 = time.perf_counter()

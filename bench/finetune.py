@@ -74,7 +74,7 @@ def run_config(
     device_name: str,
     batch_size: int,
     trainable: str,
-    amp: str,
+    precision: str,
     steps: int,
     warmup: int,
     threads: int | None,
@@ -84,7 +84,7 @@ def run_config(
     import torch
 
     from humanclap import losses, models
-    from humanclap.train import _autocast, _resolve_amp
+    from humanclap.runtime import autocast, resolve_precision
 
     if threads:
         torch.set_num_threads(threads)
@@ -96,8 +96,8 @@ def run_config(
     n_trainable = sum(p.numel() for p in params)
     n_total = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.01)
-    amp_mode = _resolve_amp(amp, device)
-    scaler = torch.amp.GradScaler("cuda") if amp_mode == "fp16" else None
+    mode = resolve_precision(precision, device)
+    scaler = torch.amp.GradScaler("cuda") if mode == "fp16" else None
     rng = np.random.default_rng(0)
     n = int(model.sample_rate * 10)
     audio = [
@@ -112,7 +112,7 @@ def run_config(
 
     def step() -> float:
         opt.zero_grad(set_to_none=True)
-        with _autocast(device, amp_mode):
+        with autocast(device, mode):
             audio_emb = model.embed_audio(audio)
             text_emb = model.embed_text(texts)
         loss = losses.combined(
@@ -149,7 +149,7 @@ def run_config(
         for i in range(max(2, steps // 2) + 1):
             _sync(device)
             t = time.perf_counter()
-            with _autocast(device, amp_mode):
+            with autocast(device, mode):
                 model.embed_audio(audio)
                 model.embed_text(texts)
             _sync(device)
@@ -166,7 +166,7 @@ def run_config(
         "device": device_name,
         "batch_size": batch_size,
         "trainable": trainable,
-        "amp": amp_mode or "fp32",
+        "precision": mode,
         "threads": torch.get_num_threads(),
         "params_total": n_total,
         "params_trainable": n_trainable,
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.one:
-        trainable, amp = args.one.split(",")
+        trainable, precision = args.one.split(",")
         print(
             json.dumps(
                 run_config(
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.device,
                     args.batch_size,
                     trainable,
-                    amp,
+                    precision,
                     args.steps,
                     args.warmup,
                     args.threads,
@@ -215,11 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
-    configs = [("all", "off"), ("projections", "off")]
+    configs = [("all", "fp32"), ("projections", "fp32")]
     if args.device.startswith("cuda"):
-        configs = [("all", "off"), ("all", "bf16"), ("projections", "bf16")]
+        configs = [("all", "fp32"), ("all", "bf16"), ("projections", "bf16")]
     results = []
-    for trainable, amp in configs:
+    for trainable, precision in configs:
         cmd = [
             sys.executable,
             __file__,
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             "--warmup",
             str(args.warmup),
             "--one",
-            f"{trainable},{amp}",
+            f"{trainable},{precision}",
         ]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         row = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(row)
         print(
-            f"{trainable:12s} {row['amp']:5s}  step {row['step_s_median']:.3f} s  "
+            f"{trainable:12s} {row['precision']:5s}  step {row['step_s_median']:.3f} s  "
             f"{row['pairs_per_s']:.2f} pairs/s  forward {row['forward_step_s_median']:.3f} s  "
             f"RELATE epoch ~{row['relate_epoch_estimate_s'] / 60:.1f} min  "
             f"peak RSS {row['peak_rss_mib']:.0f} MiB"
@@ -262,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "configs": results,
         "ratios_vs_first": {
-            f"{r['trainable']}/{r['amp']}": round(base["step_s_median"] / r["step_s_median"], 3)
+            f"{r['trainable']}/{r['precision']}": round(
+                base["step_s_median"] / r["step_s_median"], 3
+            )
             for r in results
         },
     }

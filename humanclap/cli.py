@@ -3,7 +3,7 @@
 Sub-commands
 ------------
 ``humanclap run-notebooks``
-    Execute the book's notebooks with papermill (see :mod:`humanclap.notebooks`).
+    Execute the book's notebooks with papermill (see :mod:`humanclap.book.runner`).
 ``humanclap score``
     CLAPScore of every (caption, audio file) row of a CSV (see :mod:`humanclap.score`).
 
@@ -16,13 +16,17 @@ batches are cached, so running the same command again resumes).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import yaml
+
+from humanclap import models, score
+from humanclap.book import runner as nbrun
+from humanclap.embed import default_cache_dir
+from humanclap.utils import atomic_write_csv
 
 __all__ = ["main"]
 
@@ -36,8 +40,6 @@ def _parse_value(text: str):
 
 
 def _cmd_run_notebooks(args: argparse.Namespace) -> int:
-    from humanclap import notebooks as nbrun
-
     try:
         names = args.only or nbrun.book_notebooks(args.toc, args.output_dir)
         params = nbrun.load_params(args.params)
@@ -74,22 +76,7 @@ EXIT_INTERRUPTED = 130
 MAX_LISTED_FAILURES = 20
 
 
-def _write_csv_atomic(table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _cmd_score(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from humanclap import models, score
-
     def fail(message: str) -> int:
         print(f"humanclap score: {message}", file=sys.stderr)
         return 2
@@ -147,7 +134,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except ValueError as err:
         return fail(str(err))
-    _write_csv_atomic(table, args.out)
+    atomic_write_csv(table, args.out, index=False)
     failed = [(i, e) for i, e in enumerate(table["error"]) if e]
     warned = sum(1 for w in table["warning"] if w)
     print(
@@ -165,8 +152,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _cache_location(cache_dir: str) -> str:
     """The embedding cache folder a ``--cache-dir`` value means, for messages."""
-    from humanclap.embed import default_cache_dir
-
     return str(default_cache_dir() if cache_dir == "auto" else cache_dir)
 
 

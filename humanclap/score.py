@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from humanclap.audio import resolve_audio_path
 from humanclap.embed import EmbedInfo, embed_audio, embed_text
 from humanclap.similarity import cosine_rows
 
@@ -115,18 +115,6 @@ def clapscore(
     return (scores, ScoreInfo(audio_info, text_info)) if return_info else scores
 
 
-def resolve_audio_path(value: str, audio_dir: str | os.PathLike | None) -> Path:
-    """The file a table's audio cell names.
-
-    With ``audio_dir`` the cell is always relative to it (a leading ``/`` is stripped, so
-    RELATE's ``wavname`` ``"/audiocaps/train/8215.wav"`` works as is); without, the cell is
-    used as given (relative to the working directory).
-    """
-    if audio_dir is None:
-        return Path(value)
-    return Path(audio_dir) / value.lstrip("/\\")
-
-
 def score_pairs(
     model,
     pairs: pd.DataFrame,
@@ -150,7 +138,8 @@ def score_pairs(
     model : humanclap.models.ClapModel
     pairs : pandas.DataFrame
         One pair per row. ``text_col`` holds captions (str); ``audio_col`` holds paths (see
-        :func:`resolve_audio_path`) or 1-D float arrays at ``model.sample_rate``.
+        :func:`humanclap.audio.resolve_audio_path`) or 1-D float arrays at
+        ``model.sample_rate``.
     text_col, audio_col : str
     audio_dir : path, optional
         Folder the audio paths are relative to.

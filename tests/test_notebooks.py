@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from humanclap import notebooks as nbrun
+from humanclap.book import runner as nbrun
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from humanclap import cli
-from humanclap import notebooks as nbrun
+from humanclap.book import runner as nbrun
 
 
 def _write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:

@@ -1,8 +1,10 @@
-"""The box every chapter opens with (a book helper, not a figure; kept here for now)."""
+"""The box every chapter opens with: the world, the model and the parameters it ran with."""
 
 from __future__ import annotations
 
 from IPython.display import Markdown
+
+__all__ = ["banner"]
 
 
 def banner(world: str, model: str, params: dict, note: str = "") -> Markdown:

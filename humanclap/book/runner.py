@@ -13,14 +13,14 @@ Parameters come from a YAML file (``params/book.yaml``)::
         n_boot: 1000
 
 Every notebook is run even when an earlier one fails; the failures are reported together at the
-end. Each executed copy is written atomically: a failed run never leaves a half-written chapter
+end. Each executed copy is written atomically (:func:`humanclap.utils.atomic_path`): a failed
+run never leaves a half-written chapter
 (the failed notebook goes to ``<name>.failed.ipynb`` beside it, with the error in its cells).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from humanclap.utils import atomic_path
 
 __all__ = [
     "NotebookError",
@@ -143,8 +145,8 @@ def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
     NotebookError
         If the notebook is missing, unreadable or has no cell tagged ``parameters``.
     """
-    import nbformat
-    import papermill as pm
+    import nbformat  # lazy: papermill and nbformat take a second to import
+    import papermill as pm  # lazy: as above
 
     path = Path(notebook)
     if not path.is_file():
@@ -205,7 +207,7 @@ def run_notebook(
         On an unknown parameter or a failing cell; the failed notebook is kept as
         ``<dst stem>.failed.ipynb``.
     """
-    import papermill as pm
+    import papermill as pm  # lazy: papermill takes a second to import
 
     src, dst = Path(src), Path(dst)
     declared = declared_parameters(src)
@@ -215,30 +217,24 @@ def run_notebook(
         raise NotebookError(
             f"{src}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
         )
-    dst.parent.mkdir(parents=True, exist_ok=True)
     failed = dst.with_name(dst.stem + ".failed.ipynb")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=".ipynb", dir=dst.parent)
-    os.close(fd)
-    try:
-        pm.execute_notebook(
-            str(src),
-            tmp,
-            parameters=parameters,
-            cwd=str(cwd or src.parent),
-            kernel_name=kernel_name,
-            log_output=log_output,
-            progress_bar=False,
-        )
-    except pm.PapermillExecutionError as exc:
-        os.replace(tmp, failed)
-        raise NotebookError(
-            f"{src}: cell {exc.exec_count} failed with {exc.ename}: {exc.evalue} "
-            f"(executed notebook kept at {failed})"
-        ) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    os.replace(tmp, dst)
+    with atomic_path(dst, keep_suffix=True) as tmp:
+        try:
+            pm.execute_notebook(
+                str(src),
+                str(tmp),
+                parameters=parameters,
+                cwd=str(cwd or src.parent),
+                kernel_name=kernel_name,
+                log_output=log_output,
+                progress_bar=False,
+            )
+        except pm.PapermillExecutionError as exc:
+            os.replace(tmp, failed)
+            raise NotebookError(
+                f"{src}: cell {exc.exec_count} failed with {exc.ename}: {exc.evalue} "
+                f"(executed notebook kept at {failed})"
+            ) from exc
     failed.unlink(missing_ok=True)
     return dst
 

@@ -10,12 +10,10 @@ Submodules (every public name is re-exported here, e.g. ``humanclap.plots.forest
 - :mod:`humanclap.plots.agreement` -- forest plots, scatter with marginals, cell heatmaps, effects.
 - :mod:`humanclap.plots.training` -- learning curves and per-recipe points over seeds.
 - :mod:`humanclap.plots.audio` -- the spectrogram of a clip.
-- :mod:`humanclap.plots.banner` -- the chapter banner (a book helper, re-exported for now).
 """
 
 from humanclap.plots.agreement import cell_heatmap, effects, forest, scatter_marginals
 from humanclap.plots.audio import spectrogram
-from humanclap.plots.banner import banner
 from humanclap.plots.ratings import (
     listener_bias,
     pair_mean_distributions,
@@ -25,9 +23,9 @@ from humanclap.plots.ratings import (
 from humanclap.plots.style import SOURCE_PALETTE, setup
 from humanclap.plots.training import learning_curves, recipe_points
 
+
 __all__ = [
     "SOURCE_PALETTE",
-    "banner",
     "cell_heatmap",
     "effects",
     "forest",

@@ -20,7 +20,13 @@ from torch import Tensor
 
 from humanclap import losses
 from humanclap.models import ClapModel
-from humanclap.runtime import autocast, check_precision, eval_mode, resolve_precision
+from humanclap.runtime import (
+    autocast,
+    check_precision,
+    eval_mode,
+    precision_from_amp,
+    resolve_precision,
+)
 from humanclap.similarity import pair_cosine
 from humanclap.stats import correlation_report
 from humanclap.train.clips import ClipStore
@@ -159,18 +165,21 @@ def cosine_scores(
     num_workers: int = 2,
     progress: bool | None = None,
     audio_root: str | os.PathLike | None = None,
+    amp: bool | str | None = None,
 ) -> np.ndarray:
     """Cosine of each pair's audio and text embeddings (no cache; the model in eval mode).
 
     ``pairs`` as for :func:`humanclap.train.finetune` except that ``target`` is not needed.
-    With ``device`` given, ``model`` is moved there (``nn.Module.to``). ``audio_root`` is the
-    deprecated name of ``audio_dir``.
+    With ``device`` given, ``model`` is moved there (``nn.Module.to``). ``precision`` as in
+    :mod:`humanclap.runtime`; ``audio_root`` and ``amp`` are the deprecated names of
+    ``audio_dir`` and ``precision``.
 
     Returns
     -------
     np.ndarray, shape (N,), float64
     """
     audio_dir = renamed_audio_root(audio_dir, audio_root)
+    precision = precision_from_amp(precision, amp)
     if isinstance(pairs, pd.DataFrame) and "target" not in pairs.columns:
         pairs = pairs.assign(target=0.0)
     data = prepare_pairs(pairs, "pairs", audio_dir)
@@ -194,8 +203,12 @@ def evaluate(
     num_workers: int = 2,
     progress: bool | None = None,
     audio_root: str | os.PathLike | None = None,
+    amp: bool | str | None = None,
 ) -> dict[str, float]:
     """What :func:`humanclap.train.finetune` reports for its validation pairs, for any pairs.
+
+    Arguments as for :func:`cosine_scores`, plus the loss (``loss``, ``lambdas``,
+    ``mask_false_negatives``) as for :func:`humanclap.train.finetune`.
 
     Returns
     -------
@@ -204,6 +217,7 @@ def evaluate(
         mode), ``srcc``, ``lcc``, ``ktau``, ``mse`` of the cosine against ``target``, and ``n``.
     """
     audio_dir = renamed_audio_root(audio_dir, audio_root)
+    precision = precision_from_amp(precision, amp)
     losses.parse_loss_name(loss)
     data = prepare_pairs(pairs, "pairs", audio_dir, min_rows=3)
     audio_emb, text_emb = _embed_frame(

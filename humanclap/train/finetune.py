@@ -59,8 +59,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,17 +70,17 @@ from humanclap.models import ClapModel
 from humanclap.runtime import autocast, check_precision, precision_from_amp, resolve_precision
 from humanclap.train.clips import ClipStore
 from humanclap.train.evaluate import batch_mask, embed_pairs, evaluate_embedded
-from humanclap.train.loop import make_batches, train_epoch, warmup_cosine
+from humanclap.train.loop import make_batches, train_epoch
 from humanclap.train.pairs import PairData, prepare_pairs, renamed_audio_root
+from humanclap.train.recipe import Recipe, check_args, out_path, run_args, schedule
 from humanclap.train.run import FinetuneResult, FinetuneRun
 from humanclap.train.state import (
-    STATE_VERSION,
     isolated_rngs,
     read_state,
     set_rng_states,
     write_history,
 )
-from humanclap.utils import cache_dir, stable_hash, want_progress
+from humanclap.utils import stable_hash, want_progress
 
 __all__ = ["FinetuneResult", "finetune"]
 
@@ -90,39 +88,6 @@ log = logging.getLogger("humanclap.train")
 
 
 # ----------------------------------------------------------------------------- arguments
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _check_args(
-    num_epochs: int,
-    batch_size: int,
-    lr: float,
-    weight_decay: float,
-    warmup_epochs: float,
-    patience: int | None,
-    grad_accum: int,
-    clip_grad_norm: float | None,
-) -> None:
-    if not _is_int(num_epochs) or num_epochs < 0:
-        raise ValueError(f"num_epochs: expected an integer >= 0, got {num_epochs!r}")
-    if not _is_int(batch_size) or batch_size < 2:
-        raise ValueError(f"batch_size: expected an integer >= 2 (contrastive), got {batch_size!r}")
-    if not _is_int(grad_accum) or grad_accum < 1:
-        raise ValueError(f"grad_accum: expected an integer >= 1, got {grad_accum!r}")
-    if patience is not None and (not _is_int(patience) or patience < 1):
-        raise ValueError(f"patience: expected an integer >= 1 or None, got {patience!r}")
-    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    if not isinstance(warmup_epochs, (int, float)) or not 0 <= warmup_epochs < math.inf:
-        raise ValueError(f"warmup_epochs: expected a number >= 0, got {warmup_epochs!r}")
-    if clip_grad_norm is not None and not (
-        isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0
-    ):
-        raise ValueError(f"clip_grad_norm: expected a number > 0 or None, got {clip_grad_norm!r}")
-
-
 def _prepare(
     train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, audio_dir: Any
 ) -> tuple[PairData, PairData]:
@@ -136,38 +101,12 @@ def _prepare(
     return train, val
 
 
-def _out_path(out_dir: str | os.PathLike | None, args_hash: str) -> Path | None:
-    if isinstance(out_dir, str) and out_dir == "auto":
-        path: Path | None = cache_dir("finetunes", args_hash)
-    else:
-        path = Path(out_dir) if out_dir is not None else None
-    if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@dataclass(frozen=True)
-class _Recipe:
-    """What every epoch of a run needs besides its state."""
-
-    loss: str
-    lambdas: dict[str, float]
-    num_epochs: int
-    batch_size: int
-    grad_accum: int
-    clip_grad_norm: float | None
-    mask_false_negatives: bool
-    patience: int | None
-    precision: str
-    progress: bool
-
-
 # ----------------------------------------------------------------------------- epochs
 def _train(
     run: FinetuneRun,
     train: PairData,
     store: ClipStore,
-    recipe: _Recipe,
+    recipe: Recipe,
     epoch: int,
     lr_at: Callable[[int], float],
 ) -> tuple[float, float]:
@@ -207,7 +146,7 @@ def _epoch_row(
     train: PairData,
     val: PairData,
     store: ClipStore,
-    recipe: _Recipe,
+    recipe: Recipe,
     epoch: int,
     lr_at: Callable[[int], float],
 ) -> dict[str, Any]:
@@ -234,40 +173,7 @@ def _epoch_row(
     }
 
 
-def _schedule(
-    n_train: int, recipe: _Recipe, lr: float, warmup_epochs: float
-) -> Callable[[int], float]:
-    batches_per_epoch = len(make_batches(n_train, recipe.batch_size))
-    steps_per_epoch = math.ceil(batches_per_epoch / recipe.grad_accum)
-    total_steps = steps_per_epoch * recipe.num_epochs
-    warmup_steps = min(math.ceil(warmup_epochs * steps_per_epoch), total_steps)
-    return warmup_cosine(lr, warmup_steps, total_steps)
-
-
 # ----------------------------------------------------------------------------- finetune
-def _run_args(
-    model: ClapModel, train: PairData, val: PairData, recipe: _Recipe, **settings: Any
-) -> dict[str, Any]:
-    """The run's identity: everything that changes its result (hashed into ``out_dir="auto"``
-    and checked on resume)."""
-    return {
-        "state_version": STATE_VERSION,
-        "base_model": model.fingerprint,
-        "backend": model.backend,
-        "train_data": train.digest(),
-        "val_data": val.digest(),
-        "loss": recipe.loss,
-        "lambdas": recipe.lambdas,
-        "num_epochs": recipe.num_epochs,
-        "batch_size": recipe.batch_size,
-        "patience": recipe.patience,
-        "mask_false_negatives": recipe.mask_false_negatives,
-        "grad_accum": recipe.grad_accum,
-        "clip_grad_norm": recipe.clip_grad_norm,
-        **settings,
-    }
-
-
 def finetune(
     model: ClapModel,
     train_pairs: pd.DataFrame,
@@ -371,15 +277,16 @@ def finetune(
     FloatingPointError
         The training loss became NaN or infinite.
     """
+    started = time.perf_counter()
     if not isinstance(model, ClapModel):
         raise TypeError(f"model: expected a humanclap.models.ClapModel, got {type(model).__name__}")
-    _check_args(
+    check_args(
         num_epochs, batch_size, lr, weight_decay, warmup_epochs, patience, grad_accum,
         clip_grad_norm,
     )  # fmt: skip
     precision = check_precision(precision_from_amp(precision, amp))
     device = torch.device(device) if device is not None else model.device
-    recipe = _Recipe(
+    recipe = Recipe(
         loss="+".join(losses.parse_loss_name(loss)),
         lambdas=losses.resolve_lambdas(losses.parse_loss_name(loss), lambdas),
         num_epochs=int(num_epochs),
@@ -392,22 +299,22 @@ def finetune(
         progress=want_progress(progress),
     )
     train, val = _prepare(train_pairs, val_pairs, renamed_audio_root(audio_dir, audio_root))
-    args = _run_args(
+    args = run_args(
         model, train, val, recipe, lr=float(lr), trainable=str(trainable), seed=int(seed),
         weight_decay=float(weight_decay), warmup_epochs=float(warmup_epochs), precision=precision,
     )  # fmt: skip
     args_hash = stable_hash(args, length=32)
-    out_path = _out_path(out_dir, args_hash)
-    state = read_state(out_path, args, args_hash) if out_path is not None and resume else None
+    run_dir = out_path(out_dir, args_hash)
+    state = read_state(run_dir, args, args_hash) if run_dir is not None and resume else None
     run = FinetuneRun.start(model, trainable, lr, weight_decay, device, recipe.precision, seed)
     if state is not None:
         run.restore(state)
-        if not (out_path / "best.pt").is_file():
-            run.save_best(out_path, args, args_hash)
+        if not (run_dir / "best.pt").is_file():
+            run.save_best(run_dir, args, args_hash)
         if run.done:
-            write_history(run.history, out_path / "history.csv")
-            return run.result(out_path, args, args_hash)
-    lr_at = _schedule(len(train), recipe, lr, warmup_epochs)
+            write_history(run.history, run_dir / "history.csv")
+            return run.result(run_dir, args, args_hash, time.perf_counter() - started)
+    lr_at = schedule(len(train), recipe, lr, warmup_epochs)
     store = ClipStore(
         run.work.sample_rate, [train, val], preload=preload, num_workers=num_workers,
         progress=recipe.progress,
@@ -423,12 +330,12 @@ def finetune(
                     "epoch %d: train loss %.4f, val SRCC %.4f (best %.4f at %d)", epoch,
                     row["train_loss"], row["val_srcc"], run.best["val_srcc"], run.best["epoch"],
                 )  # fmt: skip
-                if out_path is not None:
-                    run.save(out_path, epoch, improved, args, args_hash)
+                if run_dir is not None:
+                    run.save(run_dir, epoch, improved, args, args_hash)
                 if callback is not None:
                     callback(epoch, dict(row))
                 if run.done:
                     break
     finally:
         store.close()
-    return run.result(out_path, args, args_hash)
+    return run.result(run_dir, args, args_hash, time.perf_counter() - started)

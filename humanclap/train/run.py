@@ -45,6 +45,9 @@ class FinetuneResult:
     out_dir : Path or None
     stopped_early : bool
         True when training stopped after ``patience`` epochs without improvement.
+    seconds : float
+        Wall time of the :func:`~humanclap.train.finetune` call (about 0 when a finished run
+        was read back from ``out_dir``).
     """
 
     model: ClapModel
@@ -53,6 +56,7 @@ class FinetuneResult:
     best_val_srcc: float
     out_dir: Path | None
     stopped_early: bool
+    seconds: float = 0.0
 
 
 def _cpu_state(model: ClapModel, names: set[str] | None = None) -> dict[str, Tensor]:
@@ -212,7 +216,7 @@ class FinetuneRun:
         atomic_torch_save(ckpt, out_dir / "best.pt")
 
     def result(
-        self, out_dir: Path | None, args: Mapping[str, Any], args_hash: str
+        self, out_dir: Path | None, args: Mapping[str, Any], args_hash: str, seconds: float
     ) -> FinetuneResult:
         """The best model (all parameters trainable again, eval mode) and the history."""
         self.work.load_state_dict(self.best["weights"], strict=False)
@@ -228,4 +232,5 @@ class FinetuneRun:
             best_val_srcc=float(self.best["val_srcc"]),
             out_dir=out_dir,
             stopped_early=bool(self.stopped),
+            seconds=seconds,
         )

@@ -42,14 +42,16 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary file path beside ``path``; move it onto ``path`` when the block ends.
 
     The caller writes the temporary file (it does not exist yet). Parent folders are created.
+    With ``keep_suffix`` the temporary name ends with ``path``'s suffix too (for writers that
+    look at it, such as papermill's ``.ipynb``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(path, "tmp")
+    tmp = _sibling(path, "tmp" + (path.suffix if keep_suffix else ""))
     try:
         yield tmp
         os.replace(tmp, path)

@@ -1,0 +1,35 @@
+"""Layer 6, the book's helpers: what the notebooks call besides the library's analysis.
+
+- :mod:`humanclap.book.chapter` -- :func:`open_chapter`: a chapter's parameters, data, model.
+- :mod:`humanclap.book.banner` -- the box every chapter opens with.
+- :mod:`humanclap.book.analyses` -- analyses several chapters share (agreement by group with
+  each group's ceiling; fine-tuning recipes over seeds and scoring the test pairs).
+- :mod:`humanclap.book.runner` -- runs the book's notebooks with papermill.
+"""
+
+from humanclap.book.analyses import (
+    GROUPINGS,
+    add_origin,
+    finetune_runs,
+    grouped_agreement,
+    runs_table,
+    split_pairs,
+    test_scores,
+)
+from humanclap.book.banner import banner
+from humanclap.book.chapter import Chapter, chapter_parameters, describe_model, open_chapter
+
+__all__ = [
+    "GROUPINGS",
+    "Chapter",
+    "add_origin",
+    "banner",
+    "chapter_parameters",
+    "describe_model",
+    "finetune_runs",
+    "grouped_agreement",
+    "open_chapter",
+    "runs_table",
+    "split_pairs",
+    "test_scores",
+]

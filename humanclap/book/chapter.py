@@ -1,0 +1,159 @@
+"""One call that sets a chapter up from its parameters: the data, the model and the banner.
+
+A chapter's notebook declares its parameters in the cell tagged ``parameters`` (papermill
+injects new values after it) and then calls, right after its imports::
+
+    ch = hb.open_chapter(globals())
+
+:func:`open_chapter` reads the parameters from the notebook's namespace
+(:func:`chapter_parameters`), applies the book's display settings, resolves the data
+(``dataset``, ``relate_dir``, ``audio_dir``, ``categories_path``, ``world_size``) and loads the
+model (``model``, ``device``) the parameters name, so that no notebook lists its parameters a
+second time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import Markdown
+
+from humanclap import models, plots
+from humanclap.book.banner import banner
+from humanclap.data import Dataset, resolve_dataset
+
+__all__ = ["Chapter", "chapter_parameters", "describe_model", "open_chapter"]
+
+#: Names IPython puts in every notebook's namespace.
+_IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
+_SCALARS = (type(None), bool, int, float, str, Path)
+
+
+def _is_literal(value: Any) -> bool:
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_literal(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_literal(v) for k, v in value.items())
+    return False
+
+
+def chapter_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a notebook, read from its namespace (``globals()``).
+
+    Called right after the parameters and import cells, the namespace holds the parameters
+    (literal values: None, numbers, strings, lists and dicts of them), the imported modules and
+    functions, and IPython's own names. The parameters are the public literal values, in the
+    order the parameters cell declares them (papermill's injected values replace them in place).
+
+    Parameters
+    ----------
+    namespace : mapping
+        The notebook's ``globals()``.
+
+    Returns
+    -------
+    dict
+        ``{name: value}``.
+    """
+    return {
+        name: value
+        for name, value in namespace.items()
+        if not name.startswith("_") and name not in _IPYTHON_NAMES and _is_literal(value)
+    }
+
+
+def describe_model(model: models.ClapModel, with_dim: bool = False) -> str:
+    """A model for banners: ``"`tiny` (TinyClap, 128-d, fingerprint `...`)"``."""
+    dim = f", {model.embed_dim}-d" if with_dim else ""
+    return f"`{model.spec}` ({type(model).__name__}{dim}, fingerprint `{model.fingerprint}`)"
+
+
+@dataclass
+class Chapter:
+    """What a chapter runs on.
+
+    Attributes
+    ----------
+    params : dict
+        The notebook's parameters as it ran (shown in the banner).
+    data : Dataset
+        RELATE, the embedded world or a folder (:func:`humanclap.data.resolve_dataset`).
+    model : ClapModel or None
+        The model the ``model`` parameter names, in eval mode on ``device``; None when the
+        chapter has no ``model`` parameter or asked for none.
+    """
+
+    params: dict[str, Any]
+    data: Dataset
+    model: models.ClapModel | None
+
+    def banner(self, model: str, note: str = "", world: str | None = None) -> Markdown:
+        """The chapter's opening box (world: the dataset's label unless given)."""
+        return banner(world=world or self.data.label, model=model, params=self.params, note=note)
+
+
+def _dataset(
+    params: Mapping[str, Any], dataset: str | os.PathLike | None, needs_audio: bool, **world: Any
+) -> Dataset:
+    world_size = world.pop("world_size", params.get("world_size"))
+    return resolve_dataset(
+        dataset if dataset is not None else params.get("dataset", "synthetic"),
+        relate_dir=params.get("relate_dir"),
+        audio_dir=params.get("audio_dir"),
+        categories_path=params.get("categories_path"),
+        needs_audio=needs_audio,
+        world_params={} if world_size is None else {"n_captions": world_size},
+        **world,
+    )
+
+
+def open_chapter(
+    namespace: Mapping[str, Any],
+    *,
+    dataset: str | os.PathLike | None = None,
+    needs_audio: bool = True,
+    load_model: bool = True,
+    world_size: int | None = None,
+    world_seed: int = 0,
+    display_precision: int | None = 3,
+) -> Chapter:
+    """Set a chapter up from the parameters in its namespace.
+
+    Parameters
+    ----------
+    namespace : mapping
+        The notebook's ``globals()`` (see :func:`chapter_parameters`).
+    dataset : str or path, optional
+        Overrides the ``dataset`` parameter (``"synthetic"`` for a chapter about the world).
+    needs_audio : bool
+        Whether the chapter embeds audio (``dataset="auto"`` then needs RELATE's audio).
+    load_model : bool
+        Load the model named by the ``model`` parameter (``"auto"``: the dataset's default).
+    world_size, world_seed : int
+        Captions and seed of the embedded world when it is used (default: the ``world_size``
+        parameter, else the library's default world).
+    display_precision : int or None
+        pandas' ``display.precision`` for the chapter's tables (None: pandas' default).
+
+    Returns
+    -------
+    Chapter
+    """
+    params = chapter_parameters(namespace)
+    plots.setup()
+    if display_precision is not None:
+        pd.set_option("display.precision", display_precision)
+    extra = {} if world_size is None else {"world_size": world_size}
+    data = _dataset(params, dataset, needs_audio, world_seed=world_seed, **extra)
+    model = None
+    if load_model and "model" in params:
+        spec, options = data.model_spec(params["model"])
+        model = models.load(spec, device=params.get("device", "cpu"), **options)
+    return Chapter(params, data, model)

@@ -1,0 +1,114 @@
+"""The library's shape (ARCHITECTURE.md): no import cycles, small modules and functions, no
+imports hidden in functions. The layers themselves are checked by ``lint-imports`` (make lint)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import grimp
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "humanclap"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+#: Functions allowed to be longer, each with the reason in its docstring (at most two).
+LONG_FUNCTIONS: frozenset[str] = frozenset()
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _functions(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+def _body_lines(func: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines from the first statement after the docstring to the end."""
+    body = func.body
+    has_doc = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    first = body[1] if has_doc and len(body) > 1 else body[0]
+    return func.end_lineno - first.lineno + 1
+
+
+def _strongly_connected(adjacency: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iteratively: the components of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(adjacency):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(adjacency[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(adjacency[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_tarjan_finds_a_planted_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _strongly_connected(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles_including_imports_inside_functions() -> None:
+    graph = grimp.build_graph("humanclap")  # grimp sees every import statement, nested too
+    modules = set(graph.modules)
+    adjacency = {m: set(graph.find_modules_directly_imported_by(m)) & modules for m in modules}
+    assert _strongly_connected(adjacency) == []
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_shape(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert source.count("\n") <= MAX_MODULE_LINES, f"{path}: over {MAX_MODULE_LINES} lines"
+    lines = source.splitlines()
+    for func in _functions(ast.parse(source)):
+        name = f"{path.relative_to(PACKAGE)}:{func.name}"
+        if name not in LONG_FUNCTIONS:
+            assert _body_lines(func) <= MAX_FUNCTION_LINES, f"{name}: {_body_lines(func)} lines"
+        for node in ast.walk(func):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                assert "# lazy:" in lines[node.lineno - 1], (
+                    f"{name}: import inside a function on line {node.lineno} "
+                    "(move it to the top, or mark a deliberate lazy import '# lazy: <why>')"
+                )
+
+
+def test_long_function_exceptions_are_few_and_explained() -> None:
+    assert len(LONG_FUNCTIONS) <= 2
+    for entry in LONG_FUNCTIONS:
+        file, name = entry.split(":")
+        tree = ast.parse((PACKAGE / file).read_text(encoding="utf-8"))
+        func = next(f for f in _functions(tree) if f.name == name)
+        assert "longer than" in (ast.get_docstring(func) or ""), entry
