@@ -1,22 +1,24 @@
 """humanclap: how far does CLAPScore agree with people?
 
-Modules (one concern each; import the one you need, e.g. ``from humanclap import score``):
+The library is six layers (see ARCHITECTURE.md); import the module you need, e.g.
+``from humanclap import score``:
 
-- :mod:`humanclap.data` -- RELATE ratings, AudioSet categories, the embedded synthetic world,
-  and which of them a chapter runs on (``resolve_dataset``).
-- :mod:`humanclap.audio` -- decoding, mono mix-down and resampling, with clear errors.
-- :mod:`humanclap.models` -- CLAP models behind one interface (``load("tiny")``,
-  ``load("laion:630k-audioset-best")``, ``load("hf:<repo>")``, checkpoint files).
-- :mod:`humanclap.embed` -- batched, deduplicated, disk-cached embeddings.
-- :mod:`humanclap.score` -- CLAPScore (``clapscore``, ``score_pairs``).
-- :mod:`humanclap.losses` -- SCE, wSCE, MAE, MSE and their combinations.
-- :mod:`humanclap.train` -- Human-CLAP fine-tuning (``finetune``).
-- :mod:`humanclap.metrics` -- SRCC / LCC / KTAU / MSE with bootstrap confidence intervals.
-- :mod:`humanclap.stats` -- inter-rater reliability, noise ceiling, listener effects, where a
-  model and listeners disagree.
-- :mod:`humanclap.plots` -- the book's figures.
-- :mod:`humanclap.notebooks` -- runs the book's notebooks with papermill.
-- :mod:`humanclap.cli` -- the ``humanclap`` command (``run-notebooks``, ``score``).
+1. :mod:`humanclap.utils` -- cache folders, the offline switch, atomic writes, hashing,
+   checksummed downloads, progress bars.
+2. :mod:`humanclap.audio` (decoding, checks, clips, the wavname -> file rule),
+   :mod:`humanclap.similarity` (the cosine), :mod:`humanclap.losses` (SCE, wSCE, MAE, MSE),
+   :mod:`humanclap.stats` (agreement with bootstrap CIs, reliability, noise ceiling, mixed
+   models), :mod:`humanclap.plots` (the book's figures).
+3. :mod:`humanclap.data` (RELATE, categories, pair tables, the embedded simulated world,
+   ``resolve_dataset``) and :mod:`humanclap.models` (CLAP models behind one interface:
+   ``load("tiny")``, ``load("laion:630k-audioset-best")``, ``load("hf:<repo>")``).
+4. :mod:`humanclap.runtime` (precision, autocast, prefetching), :mod:`humanclap.embed`
+   (batched, deduplicated, cached embeddings) and :mod:`humanclap.train` (Human-CLAP
+   fine-tuning, the tiny CLAP's pre-training).
+5. :mod:`humanclap.score` (CLAPScore: ``clapscore``, ``score_pairs``) and
+   :mod:`humanclap.pretrained` (the world's pre-trained tiny CLAP behind ``load("tiny")``).
+6. :mod:`humanclap.book` (chapter setup, shared analyses, the papermill runner) and
+   :mod:`humanclap.cli` (the ``humanclap`` command: ``run-notebooks``, ``score``).
 """
 
 __version__ = "0.1.0"

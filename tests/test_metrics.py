@@ -43,16 +43,16 @@ def test_correlation_report_matches_scipy_with_ties():
 @pytest.mark.parametrize(
     ("pred", "human", "match"),
     [
-        ([1, 2, 3, 4], [1, 2, 3], "pred has 4 values but human has 3"),
+        ([1, 2, 3, 4], [1, 2, 3], "pred has 4 values but target has 3"),
         ([1, 2], [2, 1], "at least 3"),
         (
             [1, np.nan, 3, np.inf],
             [1, 2, 3, 4],
             r"pred: 2 of 4 values are NaN or infinite \(positions 1, 3\)",
         ),
-        ([1, 2, 3, 4], [1, 2, np.nan, 4], r"human: 1 of 4 .*positions 2"),
+        ([1, 2, 3, 4], [1, 2, np.nan, 4], r"target: 1 of 4 .*positions 2"),
         ([1, 1, 1, 1], [1, 2, 3, 4], "pred: all 4 values equal"),
-        ([1, 2, 3, 4], [5, 5, 5, 5], "human: all 4 values equal"),
+        ([1, 2, 3, 4], [5, 5, 5, 5], "target: all 4 values equal"),
         ([[1, 2], [3, 4]], [1, 2], r"pred: expected shape \(n,\)"),
         (["a", "b", "c"], [1, 2, 3], "pred: cannot convert"),
     ],
@@ -60,6 +60,16 @@ def test_correlation_report_matches_scipy_with_ties():
 def test_correlation_report_errors(pred, human, match):
     with pytest.raises(ValueError, match=match):
         hs.correlation_report(pred, human)
+
+
+def test_human_is_a_deprecated_name_of_target():
+    rng = np.random.default_rng(0)
+    pred, target = rng.normal(size=50), rng.normal(size=50)
+    with pytest.warns(DeprecationWarning, match=r"human=\.\.\.\) is deprecated: use target="):
+        old = hs.correlation_report(pred, human=target)
+    assert old == hs.correlation_report(pred, target=target)
+    with pytest.raises(TypeError, match="pass target= only"):
+        hs.bootstrap_report(pred, human=target, target=target)
 
 
 # ----------------------------------------------------------------------------- bootstrap internals
@@ -262,7 +272,7 @@ def test_grouped_report_matches_per_group_bootstrap():
             assert (rows["n"] == len(sub)).all()
         elif split == "const":
             assert not rows["valid"].any()
-            assert rows["note"].str.contains("human: all 12 values equal").all()
+            assert rows["note"].str.contains("target: all 12 values equal").all()
         else:
             direct = hs.bootstrap_report(sub["clap"], sub["mean_score"], n_boot=100, seed=3)
             pd.testing.assert_frame_equal(

@@ -23,7 +23,6 @@ from humanclap.plots.ratings import (
 from humanclap.plots.style import SOURCE_PALETTE, setup
 from humanclap.plots.training import learning_curves, recipe_points
 
-
 __all__ = [
     "SOURCE_PALETTE",
     "cell_heatmap",

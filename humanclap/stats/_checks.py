@@ -57,21 +57,21 @@ def _as_vector(x, name: str) -> np.ndarray:
 
 def _check_inputs(
     pred,
-    human,
+    target,
     *,
     need_variation: bool = True,
     pred_name: str = "pred",
-    human_name: str = "human",
+    target_name: str = "target",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate a pair of score vectors; return them as float arrays of shape (n,)."""
     p = _as_vector(pred, pred_name)
-    h = _as_vector(human, human_name)
+    h = _as_vector(target, target_name)
     if len(p) != len(h):
-        raise ValueError(f"{pred_name} has {len(p)} values but {human_name} has {len(h)}")
+        raise ValueError(f"{pred_name} has {len(p)} values but {target_name} has {len(h)}")
     if len(p) < 3:
-        raise ValueError(f"{pred_name}/{human_name}: need at least 3 pairs, got {len(p)}")
+        raise ValueError(f"{pred_name}/{target_name}: need at least 3 pairs, got {len(p)}")
     if need_variation:
-        for arr, name in ((p, pred_name), (h, human_name)):
+        for arr, name in ((p, pred_name), (h, target_name)):
             if np.all(arr == arr[0]):
                 raise ValueError(
                     f"{name}: all {len(arr)} values equal {arr[0]!r}; correlation is undefined"

@@ -1,17 +1,19 @@
 """Agreement between a predictor (e.g. CLAPScore) and human ratings, with bootstrap intervals.
 
-All functions take one value per audio--text *pair*: ``pred`` and ``human`` are arrays of
-shape ``(n,)`` (typically a model score and the pair's mean human rating). The four metrics are
+All functions take one value per audio--text *pair*: ``pred`` and ``target`` are arrays of
+shape ``(n,)``: a model score and the human score of the pair (its mean rating on RELATE's 0-10
+scale, or that mean rescaled to [0, 1], the ``target`` of the pair tables; correlations do not
+care which). ``human=`` is the deprecated name of ``target``. The four metrics are
 
 - ``srcc``: Spearman rank correlation (ties get average ranks),
 - ``lcc``: Pearson linear correlation,
 - ``ktau``: Kendall's tau-b (corrected for ties, as :func:`scipy.stats.kendalltau`),
-- ``mse``: mean squared error ``mean((pred - human) ** 2)`` on the scale given (lower is better).
+- ``mse``: mean squared error ``mean((pred - target) ** 2)`` on the scale given (lower is better).
 
 Bootstrap intervals are percentile intervals from resampling *pairs*: each resample draws ``n``
-indices with replacement and uses the same indices for ``pred`` and ``human`` (and, in
+indices with replacement and uses the same indices for ``pred`` and ``target`` (and, in
 :func:`paired_comparison`, for both predictors). The resampling itself, and its speed, are
-described in :mod:`humanclap.stats.bootstrap`. A resample in which ``pred`` or ``human`` is
+described in :mod:`humanclap.stats.bootstrap`. A resample in which ``pred`` or ``target`` is
 constant has no correlation; such resamples are left out of the percentiles and counted in
 ``n_boot_valid``.
 """
@@ -30,6 +32,7 @@ from humanclap.stats.bootstrap import (
     _bootstrap_p_value,
     _percentile_interval,
 )
+from humanclap.utils import renamed_arguments
 
 METRICS: tuple[str, ...] = ("srcc", "lcc", "ktau", "mse")
 CORRELATIONS: frozenset[str] = frozenset({"srcc", "lcc", "ktau"})
@@ -58,12 +61,13 @@ def _point_metric(p: np.ndarray, h: np.ndarray, metric: str) -> float:
     return float(np.mean((p - h) ** 2))
 
 
-def correlation_report(pred, human) -> dict[str, float]:
-    """SRCC, LCC, KTAU (tau-b) and MSE of ``pred`` against ``human``.
+@renamed_arguments(human="target")
+def correlation_report(pred, target) -> dict[str, float]:
+    """SRCC, LCC, KTAU (tau-b) and MSE of ``pred`` against ``target``.
 
     Parameters
     ----------
-    pred, human : array-like, shape (n,)
+    pred, target : array-like, shape (n,)
         One value per pair, finite, ``n >= 3``, neither constant.
 
     Returns
@@ -77,16 +81,17 @@ def correlation_report(pred, human) -> dict[str, float]:
         Naming the parameter, for a length mismatch, ``n < 3``, NaN/inf values (with their
         count and positions) or a constant input.
     """
-    p, h = _check_inputs(pred, human)
+    p, h = _check_inputs(pred, target)
     out: dict[str, float] = {m: _point_metric(p, h, m) for m in METRICS}
     out["n"] = len(p)
     return out
 
 
 # ----------------------------------------------------------------------------- bootstrap
+@renamed_arguments(human="target")
 def bootstrap_report(
     pred,
-    human,
+    target,
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int | None = 0,
@@ -96,7 +101,7 @@ def bootstrap_report(
 
     Parameters
     ----------
-    pred, human : array-like, shape (n,)
+    pred, target : array-like, shape (n,)
         One value per pair (see :func:`correlation_report` for the checks).
     n_boot : int
         Number of bootstrap resamples of the ``n`` pairs.
@@ -116,7 +121,7 @@ def bootstrap_report(
     """
     metrics = _check_metrics(metrics)
     _check_boot_args(n_boot, ci)
-    p, h = _check_inputs(pred, human, need_variation=bool(CORRELATIONS & set(metrics)))
+    p, h = _check_inputs(pred, target, need_variation=bool(CORRELATIONS & set(metrics)))
     boot = _boot_distributions([p], h, metrics, n_boot, seed)[0]
     rows = []
     for m in metrics:
@@ -134,10 +139,11 @@ def bootstrap_report(
     return pd.DataFrame(rows).set_index("metric")
 
 
+@renamed_arguments(human="target")
 def paired_comparison(
     pred_a,
     pred_b,
-    human,
+    target,
     metric: str = "srcc",
     n_boot: int = 1000,
     ci: float = 0.95,
@@ -147,14 +153,14 @@ def paired_comparison(
 
     Parameters
     ----------
-    pred_a, pred_b, human : array-like, shape (n,)
+    pred_a, pred_b, target : array-like, shape (n,)
         Two predictors and the human reference for the same ``n`` pairs.
     metric : {"srcc", "lcc", "ktau", "mse"}
         For the correlations higher is better; for ``mse`` LOWER is better, so a negative
         ``diff`` means ``b`` is better.
     n_boot, ci, seed :
         As in :func:`bootstrap_report`. Each resample uses the same pair indices for
-        ``pred_a``, ``pred_b`` and ``human``.
+        ``pred_a``, ``pred_b`` and ``target``.
 
     Returns
     -------
@@ -174,8 +180,8 @@ def paired_comparison(
     (metric,) = _check_metrics((metric,), "metric")
     _check_boot_args(n_boot, ci)
     need = metric in CORRELATIONS
-    a, h = _check_inputs(pred_a, human, need_variation=need, pred_name="pred_a")
-    b, _ = _check_inputs(pred_b, human, need_variation=need, pred_name="pred_b")
+    a, h = _check_inputs(pred_a, target, need_variation=need, pred_name="pred_a")
+    b, _ = _check_inputs(pred_b, target, need_variation=need, pred_name="pred_b")
     boot_a, boot_b = _boot_distributions([a, b], h, (metric,), n_boot, seed)
     d = boot_b[metric] - boot_a[metric]
     d = d[np.isfinite(d)]
@@ -196,10 +202,11 @@ def paired_comparison(
     }
 
 
+@renamed_arguments(human="target")
 def grouped_report(
     df: pd.DataFrame,
     pred: str,
-    human: str,
+    target: str,
     by: str | Sequence[str],
     n_boot: int = 1000,
     ci: float = 0.95,
@@ -213,7 +220,7 @@ def grouped_report(
     ----------
     df : pd.DataFrame
         One row per pair.
-    pred, human : str
+    pred, target : str
         Column names of the predictor and the human reference in ``df``.
     by : str or list of str
         Grouping column(s). Missing group labels form their own group (not dropped).
@@ -233,13 +240,13 @@ def grouped_report(
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     metrics = _check_metrics(metrics)
-    missing = [c for c in [pred, human, *by_cols] if c not in df.columns]
+    missing = [c for c in [pred, target, *by_cols] if c not in df.columns]
     if missing:
         raise ValueError(f"df: missing column(s) {missing}; has {list(df.columns)}")
     boot_kw = {"n_boot": n_boot, "ci": ci, "seed": seed, "metrics": metrics}
     rows = []
     for _, labels, sub in _iter_groups(df, by_cols):
-        table, note = _group_table(sub, pred, human, min_n, boot_kw)
+        table, note = _group_table(sub, pred, target, min_n, boot_kw)
         for m in metrics:
             row = {**labels, "metric": m}
             if table is None:
@@ -256,7 +263,7 @@ def grouped_report(
 
 
 def _group_table(
-    sub: pd.DataFrame, pred: str, human: str, min_n: int, boot_kw: dict
+    sub: pd.DataFrame, pred: str, target: str, min_n: int, boot_kw: dict
 ) -> tuple[pd.DataFrame | None, str]:
     """:func:`bootstrap_report` of one group of :func:`grouped_report`, or None and why not.
 
@@ -278,6 +285,6 @@ def _group_table(
     if n < min_n:
         return None, f"n < min_n ({n} < {min_n})"
     try:
-        return bootstrap_report(sub[pred].to_numpy(), sub[human].to_numpy(), **boot_kw), ""
+        return bootstrap_report(sub[pred].to_numpy(), sub[target].to_numpy(), **boot_kw), ""
     except ValueError as err:
         return None, str(err)

@@ -1,7 +1,7 @@
 """Vectorised resampling machinery: bootstrap distributions, percentile intervals, p-values.
 
 Bootstrap intervals are percentile intervals from resampling *pairs*: each resample draws ``n``
-indices with replacement and uses the same indices for ``pred`` and ``human`` (and for every
+indices with replacement and uses the same indices for ``pred`` and ``target`` (and for every
 predictor compared, a paired bootstrap).
 
 Speed: SRCC, LCC and MSE are computed for all resamples at once in numpy. The ranks of a
@@ -10,7 +10,7 @@ resample are obtained from the multiplicities of the original (unique) values: f
 ``b + (c + 1) / 2``, exactly what ``scipy.stats.rankdata(..., axis=1)`` returns (checked in the
 tests) but in O(n) per resample. KTAU loops over resamples with :func:`scipy.stats.kendalltau`
 (O(n log n) each): about 1 s for ``n=5000, n_boot=1000`` on one core; pass
-``metrics=("srcc", "lcc", "mse")`` to skip it. A resample in which ``pred`` or ``human`` is
+``metrics=("srcc", "lcc", "mse")`` to skip it. A resample in which ``pred`` or ``target`` is
 constant has no correlation; such resamples are left out of the percentiles and counted in
 ``n_boot_valid``.
 
@@ -100,7 +100,7 @@ def _ktau_rows(p: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def _boot_distributions(
     preds: Sequence[np.ndarray],
-    human: np.ndarray,
+    target: np.ndarray,
     metrics: tuple[str, ...],
     n_boot: int,
     seed: int | None,
@@ -110,18 +110,18 @@ def _boot_distributions(
     All predictors share the same resample indices (paired bootstrap). Indices come from
     ``np.random.default_rng(seed)`` in chunks whose size depends only on ``n``.
     """
-    n = len(human)
+    n = len(target)
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_ELEMENTS // n)
     want_ranks = "srcc" in metrics
-    h_codes = _unique_codes(human) if want_ranks else None
+    h_codes = _unique_codes(target) if want_ranks else None
     p_codes = [_unique_codes(p) for p in preds] if want_ranks else None
     out: list[dict[str, list[np.ndarray]]] = [{m: [] for m in metrics} for _ in preds]
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
         idx = rng.integers(0, n, size=(b, n))
-        h = human[idx]
+        h = target[idx]
         h_rank = _resample_ranks(*h_codes, idx) if want_ranks else None
         for k, p_full in enumerate(preds):
             p = p_full[idx]

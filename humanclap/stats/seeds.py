@@ -20,11 +20,13 @@ from humanclap.stats.bootstrap import (
     _percentile_interval,
 )
 from humanclap.stats.multiple import holm
+from humanclap.utils import renamed_arguments
 
 
+@renamed_arguments(human="target")
 def seed_comparison(
     preds: Mapping[str, Any],
-    human,
+    target,
     reference: str,
     metric: str = "srcc",
     n_boot: int = 1000,
@@ -44,7 +46,7 @@ def seed_comparison(
     ----------
     preds : dict of name -> array-like, shape (n_seeds, n) or (n,)
         Scores of each recipe's models (one row per seed) for the same ``n`` pairs.
-    human : array-like, shape (n,)
+    target : array-like, shape (n,)
     reference : str
         The recipe every other one is compared with (a key of ``preds``).
     metric : {"srcc", "lcc", "ktau", "mse"}
@@ -68,7 +70,7 @@ def seed_comparison(
     if reference not in preds:
         raise ValueError(f"reference: {reference!r} is not one of {list(preds)}")
     need = metric in CORRELATIONS
-    h = _as_vector(human, "human")
+    h = _as_vector(target, "target")
     arrays = _seed_arrays(preds, h, need)
     dist, point = _seed_distributions(arrays, h, metric, n_boot, seed)
     rows = [_seed_row(name, dist, point, reference, ci) for name in arrays]

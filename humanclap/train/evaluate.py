@@ -31,8 +31,8 @@ from humanclap.similarity import pair_cosine
 from humanclap.stats import correlation_report
 from humanclap.train.clips import ClipStore
 from humanclap.train.loop import make_batches
-from humanclap.train.pairs import PairData, prepare_pairs, renamed_audio_root
-from humanclap.utils import progress_bar
+from humanclap.train.pairs import PairData, prepare_pairs
+from humanclap.utils import progress_bar, renamed_arguments
 
 __all__ = ["batch_mask", "cosine_scores", "embed_pairs", "evaluate", "evaluate_embedded"]
 
@@ -154,6 +154,7 @@ def _embed_frame(
         store.close()
 
 
+@renamed_arguments(audio_root="audio_dir")
 def cosine_scores(
     model: ClapModel,
     pairs: pd.DataFrame,
@@ -164,7 +165,6 @@ def cosine_scores(
     precision: str = "auto",
     num_workers: int = 2,
     progress: bool | None = None,
-    audio_root: str | os.PathLike | None = None,
     amp: bool | str | None = None,
 ) -> np.ndarray:
     """Cosine of each pair's audio and text embeddings (no cache; the model in eval mode).
@@ -178,7 +178,6 @@ def cosine_scores(
     -------
     np.ndarray, shape (N,), float64
     """
-    audio_dir = renamed_audio_root(audio_dir, audio_root)
     precision = precision_from_amp(precision, amp)
     if isinstance(pairs, pd.DataFrame) and "target" not in pairs.columns:
         pairs = pairs.assign(target=0.0)
@@ -189,6 +188,7 @@ def cosine_scores(
     return pair_cosine(audio_emb.double(), text_emb.double()).cpu().numpy()
 
 
+@renamed_arguments(audio_root="audio_dir")
 def evaluate(
     model: ClapModel,
     pairs: pd.DataFrame,
@@ -202,7 +202,6 @@ def evaluate(
     precision: str = "auto",
     num_workers: int = 2,
     progress: bool | None = None,
-    audio_root: str | os.PathLike | None = None,
     amp: bool | str | None = None,
 ) -> dict[str, float]:
     """What :func:`humanclap.train.finetune` reports for its validation pairs, for any pairs.
@@ -216,7 +215,6 @@ def evaluate(
         ``loss`` (the named loss, pairs in the given order in chunks of ``batch_size``, eval
         mode), ``srcc``, ``lcc``, ``ktau``, ``mse`` of the cosine against ``target``, and ``n``.
     """
-    audio_dir = renamed_audio_root(audio_dir, audio_root)
     precision = precision_from_amp(precision, amp)
     losses.parse_loss_name(loss)
     data = prepare_pairs(pairs, "pairs", audio_dir, min_rows=3)

@@ -71,7 +71,7 @@ from humanclap.runtime import autocast, check_precision, precision_from_amp, res
 from humanclap.train.clips import ClipStore
 from humanclap.train.evaluate import batch_mask, embed_pairs, evaluate_embedded
 from humanclap.train.loop import make_batches, train_epoch
-from humanclap.train.pairs import PairData, prepare_pairs, renamed_audio_root
+from humanclap.train.pairs import PairData, prepare_pairs
 from humanclap.train.recipe import Recipe, check_args, out_path, run_args, schedule
 from humanclap.train.run import FinetuneResult, FinetuneRun
 from humanclap.train.state import (
@@ -80,7 +80,7 @@ from humanclap.train.state import (
     set_rng_states,
     write_history,
 )
-from humanclap.utils import stable_hash, want_progress
+from humanclap.utils import renamed_arguments, stable_hash, want_progress
 
 __all__ = ["FinetuneResult", "finetune"]
 
@@ -174,6 +174,7 @@ def _epoch_row(
 
 
 # ----------------------------------------------------------------------------- finetune
+@renamed_arguments(audio_root="audio_dir")
 def finetune(
     model: ClapModel,
     train_pairs: pd.DataFrame,
@@ -201,7 +202,6 @@ def finetune(
     num_workers: int = 2,
     progress: bool | None = None,
     callback: Callable[[int, dict[str, Any]], Any] | None = None,
-    audio_root: str | os.PathLike | None = None,
     amp: bool | str | None = None,
 ) -> FinetuneResult:
     """Fine-tune a copy of ``model`` on human-rated pairs (Human-CLAP); see the module doc.
@@ -298,7 +298,7 @@ def finetune(
         precision=resolve_precision(precision, device),
         progress=want_progress(progress),
     )
-    train, val = _prepare(train_pairs, val_pairs, renamed_audio_root(audio_dir, audio_root))
+    train, val = _prepare(train_pairs, val_pairs, audio_dir)
     args = run_args(
         model, train, val, recipe, lr=float(lr), trainable=str(trainable), seed=int(seed),
         weight_decay=float(weight_decay), warmup_epochs=float(warmup_epochs), precision=precision,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from humanclap.audio import resolve_audio_path
-from humanclap.utils import sha256_bytes
+from humanclap.utils import renamed_arguments, sha256_bytes
 
-__all__ = ["PairData", "prepare_pairs", "renamed_audio_root"]
+__all__ = ["PairData", "prepare_pairs"]
 
 
 @dataclass(frozen=True)
@@ -63,18 +62,6 @@ class PairData:
         data = json.dumps([self.audio_keys, self.texts]).encode("utf-8")
         data += np.ascontiguousarray(self.targets, dtype="<f4").tobytes()
         return sha256_bytes(data)[:32]
-
-
-def renamed_audio_root(audio_dir: Any, audio_root: Any) -> Any:
-    """``audio_dir``, or the deprecated ``audio_root`` keyword (with a warning)."""
-    if audio_root is None:
-        return audio_dir
-    warnings.warn(
-        "audio_root= is deprecated: use audio_dir= (same meaning)", DeprecationWarning, stacklevel=3
-    )
-    if audio_dir is not None:
-        raise TypeError("pass audio_dir= only (audio_root= is its deprecated name)")
-    return audio_root
 
 
 def _rows_text(labels: Sequence[Any], limit: int = 5) -> str:
@@ -158,6 +145,7 @@ def _audio(
     return keys, paths
 
 
+@renamed_arguments(audio_root="audio_dir")
 def prepare_pairs(
     pairs: pd.DataFrame,
     name: str = "pairs",
@@ -165,7 +153,6 @@ def prepare_pairs(
     *,
     min_rows: int = 1,
     check_files: bool = True,
-    audio_root: str | os.PathLike | None = None,
 ) -> PairData:
     """Validate a pairs frame and resolve its audio paths.
 
@@ -182,12 +169,12 @@ def prepare_pairs(
         Fewest rows accepted.
     check_files : bool
         Check that every audio file exists.
-    audio_root : path-like, optional
-        Deprecated name of ``audio_dir``.
 
     Returns
     -------
     PairData
+
+    ``audio_root=`` is the deprecated name of ``audio_dir``.
 
     Raises
     ------
@@ -200,7 +187,6 @@ def prepare_pairs(
     FileNotFoundError
         Audio files that do not exist (with their rows).
     """
-    audio_dir = renamed_audio_root(audio_dir, audio_root)
     _check_columns(pairs, name, min_rows)
     labels = list(pairs.index)
     texts = _texts(pairs, name, labels)
