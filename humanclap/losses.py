@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from humanclap.similarity import cosine_matrix, pair_cosine
+from humanclap.similarity import check_pairs, cosine_matrix, pair_cosine
 
 __all__ = [
     "TERMS",
@@ -57,29 +57,6 @@ TERMS: tuple[str, ...] = ("sce", "wsce", "mae", "mse")
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_embeddings(audio_emb: Tensor, text_emb: Tensor) -> int:
-    """Check two ``(N, D)`` embedding tensors; return ``N``."""
-    for name, emb in (("audio_emb", audio_emb), ("text_emb", text_emb)):
-        if not isinstance(emb, Tensor):
-            raise TypeError(f"{name}: expected a torch.Tensor, got {type(emb).__name__}")
-        if emb.ndim != 2:
-            raise ValueError(f"{name}: expected shape (N, D), got shape {tuple(emb.shape)}")
-        if not emb.is_floating_point():
-            raise ValueError(f"{name}: expected a floating-point tensor, got {emb.dtype}")
-    if audio_emb.shape != text_emb.shape:
-        raise ValueError(
-            f"audio_emb has shape {tuple(audio_emb.shape)} but text_emb has shape "
-            f"{tuple(text_emb.shape)}; both must be (N, D)"
-        )
-    n = audio_emb.shape[0]
-    if n == 0:
-        raise ValueError("audio_emb/text_emb: empty batch (N = 0)")
-    for name, emb in (("audio_emb", audio_emb), ("text_emb", text_emb)):
-        if not torch.isfinite(emb).all():
-            raise ValueError(f"{name}: contains NaN or infinite values")
-    return n
-
-
 def _check_vector(
     x: Tensor | Sequence[float], name: str, n: int, like: Tensor, *, unit_interval: bool
 ) -> Tensor:
@@ -179,7 +156,7 @@ def _per_pair_contrastive(
     audio_emb: Tensor, text_emb: Tensor, logit_scale: Tensor | float, mask: Tensor | None
 ) -> Tensor:
     """Per-pair symmetric cross-entropy ``1/2 (CE(L[i, :], i) + CE(L[:, i], i))``, shape (N,)."""
-    n = _check_embeddings(audio_emb, text_emb)
+    n = check_pairs(audio_emb, text_emb)
     scale = _check_scale(logit_scale, audio_emb)
     mask = _check_mask(mask, n, audio_emb.device)
     logits = scale * cosine_matrix(audio_emb, text_emb)  # (N, N): row i = audio i, all texts
@@ -259,14 +236,14 @@ def mae(audio_emb: Tensor, text_emb: Tensor, target: Tensor | Sequence[float]) -
     Tensor, shape ()
         ``(1/N) sum_i |cos(a_i, t_i) - y_i|``.
     """
-    n = _check_embeddings(audio_emb, text_emb)
+    n = check_pairs(audio_emb, text_emb)
     y = _check_vector(target, "target", n, audio_emb, unit_interval=True)
     return (pair_cosine(audio_emb, text_emb) - y).abs().mean()
 
 
 def mse(audio_emb: Tensor, text_emb: Tensor, target: Tensor | Sequence[float]) -> Tensor:
     """Mean squared error ``(1/N) sum_i (cos(a_i, t_i) - y_i)^2``; see :func:`mae`."""
-    n = _check_embeddings(audio_emb, text_emb)
+    n = check_pairs(audio_emb, text_emb)
     y = _check_vector(target, "target", n, audio_emb, unit_interval=True)
     return (pair_cosine(audio_emb, text_emb) - y).square().mean()
 
@@ -364,7 +341,7 @@ def combined(
         if term == "sce":
             value = sce(audio_emb, text_emb, logit_scale, mask=mask)
         elif term == "wsce":
-            n = _check_embeddings(audio_emb, text_emb)
+            n = check_pairs(audio_emb, text_emb)
             w = _check_vector(target, "target", n, audio_emb, unit_interval=True)
             value = wsce(audio_emb, text_emb, w, logit_scale, mask=mask)
         elif term == "mae":

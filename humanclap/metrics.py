@@ -1,7 +1,5 @@
 """Deprecated alias of the agreement functions now in :mod:`humanclap.stats` (same names)."""
 
-import warnings
-
 from humanclap.stats import (
     CORRELATIONS,
     METRICS,
@@ -11,6 +9,7 @@ from humanclap.stats import (
     paired_comparison,
     seed_comparison,
 )
+from humanclap.utils.deprecation import warn_moved_module
 
 __all__ = [
     "CORRELATIONS",
@@ -22,8 +21,4 @@ __all__ = [
     "seed_comparison",
 ]
 
-warnings.warn(
-    "humanclap.metrics is deprecated: use humanclap.stats (same names)",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_moved_module("humanclap.metrics", "humanclap.stats")

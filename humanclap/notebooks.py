@@ -1,7 +1,5 @@
 """Deprecated: the papermill runner moved to :mod:`humanclap.book.runner` (same names)."""
 
-import warnings
-
 from humanclap.book.runner import (
     NotebookError,
     RunResult,
@@ -11,6 +9,7 @@ from humanclap.book.runner import (
     run_notebook,
     run_notebooks,
 )
+from humanclap.utils.deprecation import warn_moved_module
 
 __all__ = [
     "NotebookError",
@@ -22,8 +21,4 @@ __all__ = [
     "run_notebooks",
 ]
 
-warnings.warn(
-    "humanclap.notebooks is deprecated: use humanclap.book.runner (same names)",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_moved_module("humanclap.notebooks", "humanclap.book.runner")

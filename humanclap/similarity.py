@@ -16,7 +16,41 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["cosine_matrix", "cosine_rows", "pair_cosine", "retrieval_at_k"]
+__all__ = ["check_pairs", "cosine_matrix", "cosine_rows", "pair_cosine", "retrieval_at_k"]
+
+
+def check_pairs(audio_emb: Tensor, text_emb: Tensor) -> int:
+    """Check two embedding tensors of N matching pairs; return ``N``.
+
+    Parameters
+    ----------
+    audio_emb, text_emb : Tensor, shape (N, D)
+        Floating point, finite, ``N >= 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument and what is wrong with it.
+    """
+    for name, emb in (("audio_emb", audio_emb), ("text_emb", text_emb)):
+        if not isinstance(emb, Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor, got {type(emb).__name__}")
+        if emb.ndim != 2:
+            raise ValueError(f"{name}: expected shape (N, D), got shape {tuple(emb.shape)}")
+        if not emb.is_floating_point():
+            raise ValueError(f"{name}: expected a floating-point tensor, got {emb.dtype}")
+    if audio_emb.shape != text_emb.shape:
+        raise ValueError(
+            f"audio_emb has shape {tuple(audio_emb.shape)} but text_emb has shape "
+            f"{tuple(text_emb.shape)}; both must be (N, D)"
+        )
+    n = audio_emb.shape[0]
+    if n == 0:
+        raise ValueError("audio_emb/text_emb: empty batch (N = 0)")
+    for name, emb in (("audio_emb", audio_emb), ("text_emb", text_emb)):
+        if not torch.isfinite(emb).all():
+            raise ValueError(f"{name}: contains NaN or infinite values")
+    return n
 
 
 def pair_cosine(audio_emb: Tensor, text_emb: Tensor) -> Tensor:
@@ -91,14 +125,7 @@ def retrieval_at_k(
         ``"n"``: N; for each k: ``"text_to_audio@k"``, ``"audio_to_text@k"`` (fractions in
         [0, 1]) and ``"chance@k"`` = min(k, N) / N, the expected recall of a random ranking.
     """
-    if audio_emb.ndim != 2 or audio_emb.shape != text_emb.shape:
-        raise ValueError(
-            f"audio_emb/text_emb: expected two (N, D) tensors of one shape, got "
-            f"{tuple(audio_emb.shape)} and {tuple(text_emb.shape)}"
-        )
-    n = audio_emb.shape[0]
-    if n == 0:
-        raise ValueError("audio_emb/text_emb: no pairs (N = 0)")
+    n = check_pairs(audio_emb, text_emb)
     bad_ks = [k for k in ks if int(k) != k or k < 1]
     if bad_ks:
         raise ValueError(f"ks: cut-offs must be integers >= 1, got {bad_ks}")

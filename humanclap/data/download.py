@@ -1,8 +1,7 @@
 """Deprecated: the downloads, cache folder and offline switch moved to :mod:`humanclap.utils`."""
 
-import warnings
-
 from humanclap.utils.cache import ENV_CACHE, user_cache_dir
+from humanclap.utils.deprecation import warn_moved_module
 from humanclap.utils.download import ChecksumError, DownloadError, download
 from humanclap.utils.hashing import sha256_file
 from humanclap.utils.offline import ENV_OFFLINE, is_offline
@@ -18,8 +17,4 @@ __all__ = [
     "user_cache_dir",
 ]
 
-warnings.warn(
-    "humanclap.data.download is deprecated: use humanclap.utils (same names)",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_moved_module("humanclap.data.download", "humanclap.utils")

@@ -2,8 +2,6 @@
 :mod:`humanclap.data.synthetic.phrasing` (wording) and :mod:`humanclap.data.synthetic.render`
 (:func:`synth_event`); every name is also in :mod:`humanclap.data.synthetic`."""
 
-import warnings
-
 from humanclap.data.synthetic.events import (
     CATEGORIES,
     CATEGORY_ORDER,
@@ -15,6 +13,7 @@ from humanclap.data.synthetic.events import (
 from humanclap.data.synthetic.params import SAMPLE_RATE
 from humanclap.data.synthetic.phrasing import Phrasing, count_words, phrase_event
 from humanclap.data.synthetic.render import synth_event
+from humanclap.utils.deprecation import warn_moved_module
 
 __all__ = [
     "CATEGORIES",
@@ -30,9 +29,6 @@ __all__ = [
     "synth_event",
 ]
 
-warnings.warn(
-    "humanclap.data.synth_events is deprecated: use humanclap.data.synthetic (same names; "
-    "the modules events, phrasing and render)",
-    DeprecationWarning,
-    stacklevel=2,
+warn_moved_module(
+    "humanclap.data.synth_events", "humanclap.data.synthetic's modules events, phrasing and render"
 )

@@ -38,9 +38,6 @@ Importing it is cheap: laion_clap and transformers are imported only when a mode
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from humanclap import similarity
 from humanclap.models import backends as _backends  # noqa: F401 (registers the backends)
 from humanclap.models.base import ClapModel, pad_or_crop, stable_hash
@@ -56,6 +53,7 @@ from humanclap.models.registry import (
     register_pretrained,
     valid_spec_forms,
 )
+from humanclap.utils.deprecation import moved_names
 
 __all__ = [
     "BACKENDS",
@@ -74,17 +72,6 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------- deprecated names
-#: Names that moved out of this package: the deprecated alias warns and returns the new one.
-_MOVED = {"retrieval_at_k": ("humanclap.similarity", similarity.retrieval_at_k)}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        where, obj = _MOVED[name]
-        warnings.warn(
-            f"humanclap.models.{name} is deprecated: use {where}.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return obj
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(
+    __name__, {"retrieval_at_k": ("humanclap.similarity", similarity.retrieval_at_k)}
+)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from humanclap.audio import as_clips, pad_or_crop
 from humanclap.models.checkpoint import checkpoint_dict, save_checkpoint
 from humanclap.utils import atomic_torch_save as _atomic_torch_save
 from humanclap.utils import stable_hash
+from humanclap.utils.deprecation import moved_names
 
 __all__ = [
     "ClapModel",
@@ -295,17 +295,4 @@ class ClapModel(nn.Module, ABC):
 
 
 # ----------------------------------------------------------------------------- deprecated names
-#: Names that moved out of this module: the deprecated alias warns and returns the new one.
-_MOVED = {"atomic_torch_save": ("humanclap.utils", _atomic_torch_save)}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        where, obj = _MOVED[name]
-        warnings.warn(
-            f"humanclap.models.base.{name} is deprecated: use {where}.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return obj
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(__name__, {"atomic_torch_save": ("humanclap.utils", _atomic_torch_save)})

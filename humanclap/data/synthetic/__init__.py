@@ -6,15 +6,7 @@ always labelled as a simulation. It is written in exactly RELATE's on-disk layou
 loader (:func:`humanclap.data.load_relate`) reads it, and it also stores the truth behind every
 rating, so analysis methods can be checked against known answers.
 
-Layout written by :func:`generate` (``<root>/...``)::
-
-    scores/REL.csv, scores/IS.csv, scores/OS.csv     RELATE's columns and value conventions
-    listener_attributes/REL.csv, IS_and_OS.csv        listener_id, question1..question12
-    <source>/<train|test>/<audiocap_id>.wav           16 kHz mono 16-bit PCM
-    audiocaps_categories.csv                          the XACLE category table's 12 columns
-    truth.csv                                         per pair: latent relevance and its parts
-    listeners.csv                                     per listener: parameters, careless, screened
-    world.json                                        generator version, seed, params, fingerprint
+The files :func:`generate` writes: see :mod:`humanclap.data.synthetic.layout`.
 
 What is simulated
 -----------------

@@ -49,9 +49,6 @@ Modules
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from humanclap.models.checkpoint import load_weights_only as _load_weights_only
 from humanclap.models.laion.arch import infer_arch, normalise_arch, roberta_base_config
 from humanclap.models.laion.build import UnknownSpecError, build
@@ -72,6 +69,7 @@ from humanclap.models.laion.preprocess import (
     quantize_int16,
     repeatpad,
 )
+from humanclap.utils.deprecation import moved_names
 
 __all__ = [
     "CHECKPOINTS",
@@ -96,17 +94,6 @@ __all__ = [
     "roberta_base_text_branch",
 ]
 
-#: Names that moved out of this package: the deprecated alias warns and returns the new one.
-_MOVED = {"load_weights_only": ("humanclap.models.checkpoint", _load_weights_only)}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        where, obj = _MOVED[name]
-        warnings.warn(
-            f"humanclap.models.laion.{name} is deprecated: use {where}.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return obj
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(
+    __name__, {"load_weights_only": ("humanclap.models.checkpoint", _load_weights_only)}
+)
