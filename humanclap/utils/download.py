@@ -30,6 +30,7 @@ from tqdm import tqdm  # text bar: pooch's default (tqdm.auto) warns in notebook
 
 from humanclap.utils.atomic import atomic_path
 from humanclap.utils.offline import ENV_OFFLINE, is_offline
+from humanclap.utils.progress import want_progress
 
 __all__ = ["ChecksumError", "DownloadError", "check_host_resolves", "download"]
 
@@ -119,7 +120,7 @@ def download(
     dest: str | os.PathLike,
     sha256: str | None = None,
     timeout: float = 10.0,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Path:
     """Fetch ``url`` into ``dest`` atomically, checking its sha256.
 
@@ -134,8 +135,8 @@ def download(
         Expected hex digest (any case). ``None`` skips the check.
     timeout : float
         Seconds allowed for the host-name look-up, for connecting and for each read.
-    progress : bool
-        Show a byte progress bar on stderr.
+    progress : bool or None
+        A byte progress bar on stderr (None: when stderr is a terminal).
 
     Returns
     -------
@@ -157,6 +158,7 @@ def download(
             f"not downloading {url}: {ENV_OFFLINE} is set. {_offline_hint(url, dest)}"
         )
     known = f"sha256:{sha256.lower()}" if sha256 else None
+    progress = want_progress(progress)
     bar = _Bar(
         unit="B",
         unit_scale=True,

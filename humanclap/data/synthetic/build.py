@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from humanclap.audio import resolve_audio_path
 from humanclap.data.synthetic.captions import Caption
 from humanclap.data.synthetic.design import choose_anchors, plan_world
 from humanclap.data.synthetic.failures import Clip, realise, time_events
@@ -131,7 +132,7 @@ def _make_clips(
             time_events(clip, clip_seconds, rng)
             clips[cap.index, source] = clip
             if p["write_audio"]:
-                path = out / cap.wavname(source).lstrip("/")
+                path = resolve_audio_path(cap.wavname(source), out)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_wav(path, render_clip(clip, clip_seconds, rng))
     return clips

@@ -36,7 +36,7 @@ def _random_model(spec: str, seed: int, amodel: str, fusion: bool, tokenizer: An
         )
 
 
-def _released_model(spec: str, name: str, progress: bool) -> LaionClap:
+def _released_model(spec: str, name: str, progress: bool | None) -> LaionClap:
     """``"laion:<name>"``: the released checkpoint, checked to hold the architecture it should."""
     path = laion_checkpoint_path(name, progress=progress)
     entry = CHECKPOINTS[name]
@@ -58,7 +58,7 @@ def build(spec: str, **kwargs: Any) -> LaionClap:
     Keyword arguments: for ``"laion:random"``: ``seed`` (int, default 0), ``amodel``
     (default ``"HTSAT-tiny"``), ``fusion`` (default False), ``tokenizer`` (a transformers
     tokenizer, default :func:`~humanclap.models.tokenizer.roberta_tokenizer` with the GPT-2
-    fallback); for named checkpoints: ``progress`` (download bar, default True).
+    fallback); for named checkpoints: ``progress`` (download bar; None: when stderr is a terminal).
 
     Raises
     ------
@@ -80,7 +80,7 @@ def build(spec: str, **kwargs: Any) -> LaionClap:
         return _random_model(spec, int(seed or 0), amodel, fusion, tokenizer)
     name = rest.removesuffix(".pt")
     if name in CHECKPOINTS:
-        progress = bool(kwargs.pop("progress", True))
+        progress = kwargs.pop("progress", None)
         if kwargs:
             raise TypeError(f"load({spec!r}): unexpected option(s) {sorted(kwargs)}")
         return _released_model(spec, name, progress)

@@ -157,7 +157,7 @@ def load_laion_checkpoint(
 
 
 # ----------------------------------------------------------------------------- released files
-def laion_checkpoint_path(name: str, *, progress: bool = True) -> Path:
+def laion_checkpoint_path(name: str, *, progress: bool | None = None) -> Path:
     """Local path of the released checkpoint ``name`` (a key of :data:`CHECKPOINTS`).
 
     Looks in ``$HUMANCLAP_LAION_DIR`` then ``<user_cache_dir()>/laion/``; when absent and online,
