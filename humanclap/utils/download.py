@@ -21,12 +21,16 @@ import os
 import socket
 import threading
 import urllib.parse
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import pooch
 import requests
 from tqdm import tqdm  # text bar: pooch's default (tqdm.auto) warns in notebooks
+
+with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in notebooks without
+    warnings.simplefilter("ignore")  # ipywidgets (TqdmWarning); humanclap uses its own bar
+    import pooch
 
 from humanclap.utils.atomic import atomic_path
 from humanclap.utils.offline import ENV_OFFLINE, is_offline
