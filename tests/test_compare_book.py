@@ -1,0 +1,96 @@
+"""tools/compare_book.py on tiny fixture notebooks."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("compare_book", ROOT / "tools" / "compare_book.py")
+compare_book = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare_book)
+
+
+def _notebook(folder: Path, name: str, cells: list[list[dict]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# title"]},
+            *(
+                {"cell_type": "code", "metadata": {}, "source": [], "outputs": outs}
+                for outs in cells
+            ),
+        ],
+    }
+    (folder / f"{name}.ipynb").write_text(json.dumps(nb))
+
+
+def _markdown(text: str) -> dict:
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/markdown": text, "text/plain": "<Markdown>"},
+    }
+
+
+def _png() -> dict:
+    return {"output_type": "display_data", "metadata": {}, "data": {"image/png": "AAAA"}}
+
+
+def test_identical_builds_agree_after_masking(tmp_path: Path, capsys) -> None:
+    old_cells = [
+        [_markdown("Scored 282 pairs in 3.2 s; run in `/tmp/cache-a/finetunes/0123abcd99`.")],
+        [_png(), {"output_type": "stream", "name": "stdout", "text": "SRCC 0.294\n"}],
+    ]
+    new_cells = [
+        [_markdown("Scored 282 pairs in 41.0 s; run in `/tmp/cache-b/finetunes/fedcba9876`.")],
+        [],
+        [_png(), {"output_type": "stream", "name": "stdout", "text": "SRCC 0.294\n"}],
+    ]  # same outputs, organised in other cells
+    _notebook(tmp_path / "old", "02_x", old_cells)
+    _notebook(tmp_path / "new", "02_x", new_cells)
+    assert compare_book.main([str(tmp_path / "old"), str(tmp_path / "new")]) == 0
+    assert "IDENTICAL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "seen"),
+    [
+        ([_markdown("SRCC 0.294")], [_markdown("SRCC 0.295")], "+[text/markdown] SRCC 0.295"),
+        ([_markdown("a"), _png()], [_markdown("a")], "-[images] image/png"),
+        (
+            [_markdown("a")],
+            [_markdown("a"), {"output_type": "stream", "name": "stderr", "text": "Warning!\n"}],
+            "+[stderr] Warning!",
+        ),
+        (
+            [_markdown("a")],
+            [{"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": []}],
+            "+[error] ValueError: bad",
+        ),
+    ],
+)
+def test_differences_are_reported(tmp_path: Path, capsys, old, new, seen) -> None:
+    _notebook(tmp_path / "old", "01_x", [old])
+    _notebook(tmp_path / "new", "01_x", [new])
+    assert compare_book.main([str(tmp_path / "old"), str(tmp_path / "new")]) == 1
+    out = capsys.readouterr().out
+    assert "01_x.ipynb: outputs differ" in out and seen in out
+
+
+def test_a_missing_notebook_and_the_cache_and_extra_masks(tmp_path: Path, capsys) -> None:
+    _notebook(tmp_path / "old", "01_x", [[_markdown("cache /home/u/c/models; id 7f3a")]])
+    _notebook(tmp_path / "new", "01_x", [[_markdown("cache /srv/c2/models; id 9b2c")]])
+    _notebook(tmp_path / "new", "90_y", [[_markdown("a")]])
+    args = [str(tmp_path / "old"), str(tmp_path / "new")]
+    assert compare_book.main([*args, "--cache", "/home/u/c", "/srv/c2", "--mask", "id \\w+"]) == 1
+    out = capsys.readouterr().out
+    assert "01_x" not in out and "90_y.ipynb: only in new build" in out
+    with pytest.raises(SystemExit):
+        compare_book.main([str(tmp_path / "old"), str(tmp_path / "nowhere")])
