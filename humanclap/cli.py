@@ -6,6 +6,10 @@ Sub-commands
     Execute the book's notebooks with papermill (see :mod:`humanclap.book.runner`).
 ``humanclap score``
     CLAPScore of every (caption, audio file) row of a CSV (see :mod:`humanclap.score`).
+``humanclap relate-audio``
+    Check a copy of RELATE's audio (folder or zip) against every rated clip (see
+    :mod:`humanclap.data.relate_audio`); exit status 0 when complete, 1 when anything is missing
+    or unusable, 2 for bad arguments.
 
 Exit status of ``humanclap score``: 0 all rows scored; 2 bad arguments or input (unreadable
 CSV, missing column, unknown model); 3 some rows failed (the output is still written, with NaN
@@ -25,6 +29,8 @@ import yaml
 
 from humanclap import models, score
 from humanclap.book import runner as nbrun
+from humanclap.data import RelateDataError
+from humanclap.data.relate_audio import check_relate_audio
 from humanclap.embed import default_cache_dir
 from humanclap.utils import atomic_write_csv
 
@@ -150,6 +156,27 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return EXIT_ROWS_FAILED if failed else 0
 
 
+def _cmd_relate_audio(args: argparse.Namespace) -> int:
+    try:
+        check = check_relate_audio(
+            args.source, args.relate_dir, num_workers=args.num_workers, progress=args.progress
+        )
+    except (FileNotFoundError, RelateDataError) as err:
+        print(f"humanclap relate-audio: {err}", file=sys.stderr)
+        return 2
+    print(check.report(limit=args.show))
+    if check.ok:
+        print("OK: every rated clip is present, decodable, 16 kHz mono.")
+        return 0
+    print(
+        "INCOMPLETE: see the missing and bad files above. Unpack RELATE_wave.zip (from RELATE's "
+        "authors) so that each wavname of scores/*.csv exists below one folder, and set "
+        "$HUMANCLAP_RELATE_AUDIO to it.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _cache_location(cache_dir: str) -> str:
     """The embedding cache folder a ``--cache-dir`` value means, for messages."""
     return str(default_cache_dir() if cache_dir == "auto" else cache_dir)
@@ -222,6 +249,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedding cache folder, 'auto' (the user cache) or 'none'",
     )
     sc.set_defaults(func=_cmd_score)
+
+    ra = sub.add_parser(
+        "relate-audio",
+        help="check a copy of RELATE's audio against the ratings",
+        description=(
+            "Check that every clip rated in RELATE (REL, IS and OS) is present in SOURCE (the "
+            "unpacked RELATE_wave folder, any folder above it, or RELATE_wave.zip), decodes, and "
+            "is 16 kHz mono. Exit status: 0 complete, 1 something missing or bad, 2 bad input."
+        ),
+    )
+    ra.add_argument("source", type=Path, help="folder or zip holding RELATE's audio")
+    ra.add_argument(
+        "--relate-dir", default=None, help="RELATE's rating files (default: as load_relate finds)"
+    )
+    ra.add_argument("--num-workers", type=_positive_int, default=4, help="reading threads")
+    ra.add_argument("--show", type=_positive_int, default=20, help="missing/bad files listed")
+    ra.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar (default: when stderr is a terminal)",
+    )  # fmt: skip
+    ra.set_defaults(func=_cmd_relate_audio)
     return parser
 
 

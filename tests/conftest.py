@@ -12,6 +12,7 @@ The real RELATE ratings and the category table are found through ``$HUMANCLAP_RE
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -55,3 +56,39 @@ def categories_path() -> Path:
         _SHARED / "audiocaps-categories" / _CATEGORIES_FILE,
         "AudioSet category table",
     )
+
+
+def _write_fake_relate(folder: Path) -> dict[str, str]:
+    """Write the five RELATE files (tiny fixture versions) under folder; return their sha256."""
+    rel = (
+        "wavname,text,score,listener_id,audio type,anchor label,in RELATE dataset,in AudioCaps\n"
+        "/audiocaps/train/11.wav,A dog barks,8,0001,natural,False,train,train\n"
+        "/tango/train/11.wav,A dog barks,6,0001,tango,False,train,train\n"
+        "/audiocaps/train/22.wav,A dog barks,0,0001,natural,True,excluded,\n"
+    )
+    isos = (
+        "wavname,text,score,listener_id,audio type,anchor label,in AudioCaps\n"
+        "/audiocaps/train/11.wav,A dog barks,9,10001,natural,False,train\n"
+    )
+    attributes = "listener_id,question1\n0001,2\n"
+    files = {
+        "scores/REL.csv": rel,
+        "scores/IS.csv": isos,
+        "scores/OS.csv": isos,
+        "listener_attributes/REL.csv": attributes,
+        "listener_attributes/IS_and_OS.csv": attributes.replace("0001", "10001"),
+    }
+    checksums = {}
+    for rel_path, text in files.items():
+        path = folder / rel_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        checksums[rel_path] = hashlib.sha256(text.encode()).hexdigest()
+    return checksums
+
+
+@pytest.fixture
+def fake_relate():
+    """A function writing a tiny RELATE (five files, 3 rated wavnames) under a folder; it
+    returns the files' sha256 by relative path."""
+    return _write_fake_relate

@@ -168,39 +168,10 @@ def test_download_refuses_when_offline(tmp_path):
 
 
 # ------------------------------------------------------- RELATE download through the resolver
-def _fixture_relate(folder: Path) -> dict[str, str]:
-    """Write the five RELATE files (tiny fixture versions) under folder; return their sha256."""
-    rel = (
-        "wavname,text,score,listener_id,audio type,anchor label,in RELATE dataset,in AudioCaps\n"
-        "/audiocaps/train/11.wav,A dog barks,8,0001,natural,False,train,train\n"
-        "/tango/train/11.wav,A dog barks,6,0001,tango,False,train,train\n"
-        "/audiocaps/train/22.wav,A dog barks,0,0001,natural,True,excluded,\n"
-    )
-    isos = (
-        "wavname,text,score,listener_id,audio type,anchor label,in AudioCaps\n"
-        "/audiocaps/train/11.wav,A dog barks,9,10001,natural,False,train\n"
-    )
-    attributes = "listener_id,question1\n0001,2\n"
-    files = {
-        "scores/REL.csv": rel,
-        "scores/IS.csv": isos,
-        "scores/OS.csv": isos,
-        "listener_attributes/REL.csv": attributes,
-        "listener_attributes/IS_and_OS.csv": attributes.replace("0001", "10001"),
-    }
-    checksums = {}
-    for rel_path, text in files.items():
-        path = folder / rel_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        checksums[rel_path] = _sha(text.encode())
-    return checksums
-
-
 @pytest.fixture
-def relate_server(served, online, monkeypatch):
+def relate_server(served, online, monkeypatch, fake_relate):
     folder, server = served
-    checksums = _fixture_relate(folder / "RELATE")
+    checksums = fake_relate(folder / "RELATE")
     monkeypatch.setattr(locate_module, "RELATE_FILES", checksums)
     monkeypatch.setenv("HUMANCLAP_RELATE_URL", f"{server.url}/RELATE/")
     monkeypatch.delenv("HUMANCLAP_RELATE_DIR", raising=False)

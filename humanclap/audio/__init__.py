@@ -21,6 +21,7 @@ from humanclap.audio.clips import as_clips, load_clips, pad_or_crop
 from humanclap.audio.decode import (
     AudioInfo,
     decode_audio,
+    decode_audio_info,
     load_audio,
     load_audio_info,
     read_audio_bytes,
@@ -38,6 +39,7 @@ __all__ = [
     "as_clips",
     "audio_warnings",
     "decode_audio",
+    "decode_audio_info",
     "load_audio",
     "load_audio_info",
     "load_clips",

@@ -58,6 +58,7 @@ from humanclap.audio.checks import AudioError, AudioNotFoundError, validate_wave
 __all__ = [
     "AudioInfo",
     "decode_audio",
+    "decode_audio_info",
     "load_audio",
     "load_audio_info",
     "read_audio_bytes",
@@ -105,6 +106,22 @@ def _check_file(path: Path) -> None:
         raise AudioError(f"{path}: empty file (0 bytes)")
 
 
+def _info(source: str | io.BytesIO, name: str) -> AudioInfo:
+    try:
+        info = sf.info(source)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"{name}: cannot decode audio ({err})") from err
+    return AudioInfo(
+        path=Path(name),
+        sample_rate=int(info.samplerate),
+        channels=int(info.channels),
+        frames=int(info.frames),
+        duration=float(info.frames) / info.samplerate if info.samplerate else 0.0,
+        format=str(info.format),
+        subtype=str(info.subtype),
+    )
+
+
 def load_audio_info(path: str | os.PathLike) -> AudioInfo:
     """Read the header of an audio file.
 
@@ -115,19 +132,14 @@ def load_audio_info(path: str | os.PathLike) -> AudioInfo:
     """
     path = Path(path)
     _check_file(path)
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: cannot decode audio ({err})") from err
-    return AudioInfo(
-        path=path,
-        sample_rate=int(info.samplerate),
-        channels=int(info.channels),
-        frames=int(info.frames),
-        duration=float(info.frames) / info.samplerate if info.samplerate else 0.0,
-        format=str(info.format),
-        subtype=str(info.subtype),
-    )
+    return _info(str(path), str(path))
+
+
+def decode_audio_info(data: bytes, name: str = "<bytes>") -> AudioInfo:
+    """:func:`load_audio_info` for a file's bytes already in memory (``path`` is ``name``)."""
+    if len(data) == 0:
+        raise AudioError(f"{name}: empty file (0 bytes)")
+    return _info(io.BytesIO(data), name)
 
 
 def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:

@@ -23,8 +23,10 @@ Where RELATE's audio is looked for
 ----------------------------------
 The audio (``RELATE_wave.zip``, about 1.7 GB, published separately by RELATE's authors) must be
 unpacked so that each ``wavname`` of ``scores/REL.csv`` (``/audiocaps/train/8215.wav``) exists
-below one folder: 1) the ``audio_dir`` argument; 2) ``$HUMANCLAP_RELATE_AUDIO``; 3) an
-``audiocaps/`` folder beside the rating files (``<relate root>/audiocaps/...``). The library does
+below one folder: 1) the ``audio_dir`` argument; 2) ``$HUMANCLAP_RELATE_AUDIO``; 3) the folder of
+the rating files. In each, the audio root may be the folder itself or lie a few levels below
+(the zip's ``RELATE_wave/``, a ``wav/`` level): :func:`humanclap.data.relate_audio.find_audio_root`.
+``humanclap relate-audio <folder or zip>`` checks a copy against the ratings. The library does
 not download it.
 """
 
@@ -44,6 +46,7 @@ from humanclap.data.files import SOURCES, RelateDataError
 from humanclap.data.locate import resolve_relate_root
 from humanclap.data.pairs import pair_table
 from humanclap.data.relate import load_relate
+from humanclap.data.relate_audio import find_audio_root, has_source_folders
 from humanclap.data.synthetic import ensure_world
 
 __all__ = ["DATASETS", "ENV_RELATE_AUDIO", "Dataset", "resolve_dataset"]
@@ -171,33 +174,28 @@ class Dataset:
         return pairs
 
 
-def _has_audio(folder: Path) -> bool:
-    return any((folder / source).is_dir() for source in SOURCES)
-
-
 def _find_relate_audio(audio_dir: str | os.PathLike | None, root: Path | None) -> Path | None:
     given = [(audio_dir, f"audio_dir={str(audio_dir)!r}")] if audio_dir is not None else []
     env = os.environ.get(ENV_RELATE_AUDIO)
     if not given and env:
         given = [(env, f"${ENV_RELATE_AUDIO}={env}")]
     for value, where in given:
-        path = Path(value).expanduser()
-        if not _has_audio(path):
+        found = find_audio_root(value)
+        if found is None:
             raise FileNotFoundError(
                 f"{where}: no RELATE audio there (expected folders {', '.join(SOURCES)} holding "
-                "the wav files named in scores/REL.csv)"
+                "the wav files named in scores/REL.csv, directly or below a top folder; "
+                "`humanclap relate-audio <folder>` checks a copy)"
             )
-        return path
-    if root is not None and _has_audio(root):
-        return root
-    return None
+        return found
+    return find_audio_root(root) if root is not None else None
 
 
 def _synthetic(root: Path | None, world_seed: int, world_params: dict, reason: str) -> Dataset:
     if root is None:
         root = ensure_world(seed=world_seed, **world_params)
     info = json.loads((root / "world.json").read_text())
-    audio_dir = root if _has_audio(root) else None
+    audio_dir = root if has_source_folders(root) else None
     return Dataset("synthetic", root, audio_dir, "auto", reason, info)
 
 
@@ -217,7 +215,7 @@ def _folder(
         )
     if (path / "world.json").is_file():
         return _synthetic(path, world_seed, world_params, "Chosen by path.")
-    audio_dir = path if _has_audio(path) else None
+    audio_dir = path if has_source_folders(path) else None
     if needs_audio and audio_dir is None:
         raise FileNotFoundError(
             f"dataset={str(dataset)!r}: no audio below it (expected folders "
