@@ -82,3 +82,16 @@ def test_params_files_name_only_declared_parameters(params_file: Path) -> None:
         nbrun._resolve(name, declared[name], params)  # raises on unknown keys
     every = set().union(*map(set, declared.values()))
     assert set(params["common"]) <= every, params_file
+
+
+@pytest.mark.notebook
+def test_chapter_1_never_falls_back_to_the_simulation(tmp_path: Path, monkeypatch) -> None:
+    """Offline, without RELATE's rating files, chapter 1 stops with where to put them."""
+    monkeypatch.delenv("HUMANCLAP_RELATE_DIR", raising=False)
+    monkeypatch.delenv("HUMANCLAP_CATEGORIES", raising=False)
+    for dataset in ({}, {"dataset": "auto"}):
+        with pytest.raises(nbrun.NotebookError) as err:
+            nbrun.run_notebook(
+                ROOT / "notebooks" / "01_human_ratings.ipynb", tmp_path / "01.ipynb", dataset
+            )
+        assert "RelateDataError" in str(err.value) and "HUMANCLAP_RELATE_DIR" in str(err.value)

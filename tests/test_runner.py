@@ -129,3 +129,36 @@ def test_cli_exit_status(book: Path, monkeypatch: pytest.MonkeyPatch, capsys) ->
     assert cli.main(["run-notebooks"]) == 1  # 02_fails fails, 01_ok still ran
     err = capsys.readouterr().err
     assert "FAILED 02_fails" in err
+
+
+def test_the_runner_says_when_a_chapter_ran_on_the_simulation(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    banner = (
+        "from pathlib import Path\n"
+        "from humanclap.book import Chapter\n"
+        "from humanclap.data import Dataset\n"
+        "data = Dataset({kind!r}, Path('.'), None, reason={reason!r})\n"
+        "Chapter({{'x': x}}, data, None).show_banner(model='none')"
+    )
+    for name, kind, reason in [
+        ("01_sim", "synthetic", "RELATE's audio is not on this machine."),
+        ("02_real", "relate", ""),
+    ]:
+        _write_nb(
+            src / f"{name}.ipynb",
+            [("x = 1  # a number", ["parameters"]), (banner.format(kind=kind, reason=reason), [])],
+        )
+    results = nbrun.run_notebooks(["01_sim", "02_real"], source_dir=src, output_dir=tmp_path / "o")
+    assert [r.simulated for r in results] == [True, False]
+    assert results[0].world == {
+        "dataset": "synthetic",
+        "simulated": True,
+        "reason": "RELATE's audio is not on this machine.",
+    }
+    log = capsys.readouterr().out
+    assert (
+        "01_sim: ok; ran on the embedded SIMULATION: RELATE's audio is not on this machine." in log
+    )
+    assert "02_real: ok (" in log
+    assert nbrun.ran_on(src / "01_sim.ipynb") == {}  # the source notebook has no outputs

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from IPython.display import Markdown
 
-__all__ = ["banner"]
+__all__ = ["BANNER_METADATA", "banner"]
+
+#: Key of the banner output's metadata that records what a chapter ran on (read by the runner).
+BANNER_METADATA = "humanclap_world"
 
 
 def banner(world: str, model: str, params: dict, note: str = "") -> Markdown:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from humanclap import models, plots
-from humanclap.book.banner import banner
+from humanclap.book.banner import BANNER_METADATA, banner
 from humanclap.data import Dataset, resolve_dataset
 
 __all__ = ["Chapter", "chapter_parameters", "describe_model", "open_chapter"]
@@ -98,6 +98,16 @@ class Chapter:
         """The chapter's opening box (world: the dataset's label unless given)."""
         return banner(world=world or self.data.label, model=model, params=self.params, note=note)
 
+    def show_banner(self, model: str, note: str = "", world: str | None = None) -> None:
+        """Display :meth:`banner`, recording in the output's metadata what the chapter ran on
+        (the runner reads it and says in its log when a chapter ran on the simulation)."""
+        ran_on = {
+            "dataset": self.data.kind,
+            "simulated": self.data.is_simulated,
+            "reason": self.data.reason,
+        }
+        display(self.banner(model, note, world), metadata={BANNER_METADATA: ran_on})
+
 
 def _dataset(
     params: Mapping[str, Any], dataset: str | os.PathLike | None, needs_audio: bool, **world: Any
@@ -123,6 +133,7 @@ def open_chapter(
     world_size: int | None = None,
     world_seed: int = 0,
     display_precision: int | None = 3,
+    real_only: bool = False,
 ) -> Chapter:
     """Set a chapter up from the parameters in its namespace.
 
@@ -141,6 +152,9 @@ def open_chapter(
         parameter, else the library's default world).
     display_precision : int or None
         pandas' ``display.precision`` for the chapter's tables (None: pandas' default).
+    real_only : bool
+        A chapter about RELATE itself: ``dataset="auto"`` means ``"relate"`` (never a silent
+        fall-back to the simulation, which then runs only when asked for by name).
 
     Returns
     -------
@@ -150,6 +164,8 @@ def open_chapter(
     plots.setup()
     if display_precision is not None:
         pd.set_option("display.precision", display_precision)
+    if real_only and params.get("dataset", dataset) == "auto":
+        dataset = "relate"
     extra = {} if world_size is None else {"world_size": world_size}
     data = _dataset(params, dataset, needs_audio, world_seed=world_seed, **extra)
     model = None

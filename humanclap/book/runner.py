@@ -20,6 +20,7 @@ run never leaves a half-written chapter
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from humanclap.book.banner import BANNER_METADATA
 from humanclap.utils import atomic_path
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "book_notebooks",
     "declared_parameters",
     "load_params",
+    "ran_on",
     "run_notebook",
     "run_notebooks",
 ]
@@ -55,10 +58,35 @@ class RunResult:
     seconds: float
     error: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    world: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the chapter ran on the embedded simulation (its banner says so)."""
+        return bool(self.world.get("simulated"))
+
+
+def ran_on(notebook: str | os.PathLike) -> dict[str, Any]:
+    """What an executed chapter ran on, from the metadata of its banner output.
+
+    Returns
+    -------
+    dict
+        ``{"dataset": "relate" | "synthetic" | "folder", "simulated": bool, "reason": str}``
+        as :meth:`humanclap.book.Chapter.show_banner` recorded it; empty for a notebook without
+        a chapter banner.
+    """
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            world = output.get("metadata", {}).get(BANNER_METADATA)
+            if isinstance(world, dict):
+                return world
+    return {}
 
 
 def book_notebooks(
@@ -283,11 +311,14 @@ def run_notebooks(
             if echo:
                 print(f"[humanclap] running {src} {values}", flush=True)
             run_notebook(src, dst, values, log_output=log_output)
-            result = RunResult(name, dst, time.perf_counter() - start, None, values)
+            seconds = time.perf_counter() - start
+            result = RunResult(name, dst, seconds, None, values, ran_on(dst))
         except NotebookError as exc:
             result = RunResult(name, None, time.perf_counter() - start, str(exc), values)
         results.append(result)
         if echo:
             status = "ok" if result.ok else f"FAILED: {result.error}"
+            if result.simulated:
+                status += f"; ran on the embedded SIMULATION: {result.world.get('reason', '')}"
             print(f"[humanclap] {name}: {status} ({result.seconds:.1f} s)", flush=True)
     return results

@@ -10,6 +10,7 @@ centres of each third of the possible positions.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -17,19 +18,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from humanclap.models.laion.library import torchaudio_module
+from humanclap.models.frontend import mel_filterbank
 
 __all__ = [
     "CLIP_SAMPLES",
+    "DB_FLOOR",
     "SAMPLE_RATE",
     "audio_features",
     "laion_mel",
+    "mel_basis",
+    "power_to_db",
     "quantize_int16",
     "repeatpad",
 ]
 
 SAMPLE_RATE = 48_000
 CLIP_SAMPLES = 480_000
+#: ``AmplitudeToDB``'s ``amin``: mel power below it reads as -100 dB.
+DB_FLOOR = 1e-10
 
 
 def quantize_int16(wave: Tensor) -> Tensor:
@@ -78,37 +84,95 @@ def repeatpad(wave: Tensor, num_samples: int = CLIP_SAMPLES) -> Tensor:
     return F.pad(wave, (0, num_samples - wave.shape[0]), mode="constant", value=0.0)
 
 
-def laion_mel(wave: Tensor, audio_cfg: dict[str, Any]) -> Tensor:
-    """laion's ``get_mel``: torchaudio mel power spectrogram in dB.
+@lru_cache(maxsize=8)
+def _mel_basis(
+    sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float
+) -> Tensor:
+    """torchaudio's ``melscale_fbanks(..., norm=None, mel_scale="htk")``, shape (n_freqs, n_mels)."""
+    return mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max).T.contiguous()
+
+
+def mel_basis(audio_cfg: dict[str, Any]) -> Tensor:
+    """laion's fusion mel filter bank for ``audio_cfg`` (cached; do not modify it in place).
+
+    HTK mel scale, triangles that peak at 1, no area normalisation, between ``fmin`` and
+    ``fmax``: :func:`humanclap.models.frontend.mel_filterbank`, the tiny CLAP's filter bank.
 
     Parameters
     ----------
-    wave : Tensor, shape (T,)
+    audio_cfg : dict
+        laion's ``audio_cfg`` (``sample_rate``, ``window_size``, ``mel_bins``, ``fmin``, ``fmax``).
+
+    Returns
+    -------
+    Tensor, shape (window_size // 2 + 1, mel_bins), float32, on the CPU
+        torchaudio's layout (``MelScale.fb``).
+    """
+    cfg = audio_cfg
+    return _mel_basis(
+        int(cfg["sample_rate"]),
+        int(cfg["window_size"]),
+        int(cfg["mel_bins"]),
+        float(cfg["fmin"]),
+        float(cfg["fmax"]),
+    )
+
+
+def power_to_db(power: Tensor) -> Tensor:
+    """torchaudio's ``AmplitudeToDB(stype="power", top_db=None)``: ``10 log10(max(x, 1e-10))``.
+
+    (``ref=1``, so its ``db_multiplier`` term is 0.)
+
+    Parameters
+    ----------
+    power : Tensor, any shape, float
+
+    Returns
+    -------
+    Tensor, same shape
+    """
+    return 10.0 * torch.log10(torch.clamp(power, min=DB_FLOOR))
+
+
+def laion_mel(wave: Tensor, audio_cfg: dict[str, Any]) -> Tensor:
+    """laion's ``get_mel`` (``training/data.py``) in plain torch: mel power spectrogram in dB.
+
+    What laion computes with ``torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=
+    win_length=window_size, hop_length=hop_size, center=True, pad_mode="reflect", power=2.0,
+    norm=None, onesided=True, n_mels=mel_bins, f_min=fmin, f_max=fmax)`` (a periodic Hann window,
+    HTK mel scale) and ``AmplitudeToDB(top_db=None)``, transposed: the same ``torch.stft``,
+    ``|X|^2``, :func:`mel_basis`, :func:`power_to_db`. The filter bank is computed in float64
+    and rounded to float32 (torchaudio computes it in float32: entries differ by < 1e-6).
+
+    Parameters
+    ----------
+    wave : Tensor, shape (T,), float32 (laion) or float64, T > window_size // 2
     audio_cfg : dict
         laion's ``audio_cfg`` (``sample_rate``, ``window_size``, ``hop_size``, ``mel_bins``,
         ``fmin``, ``fmax``).
 
     Returns
     -------
-    Tensor, shape (frames, mel_bins)
+    Tensor, shape (1 + T // hop_size, mel_bins), dtype and device of ``wave``
     """
-    torchaudio = torchaudio_module()
-    cfg = audio_cfg
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=cfg["sample_rate"],
-        n_fft=cfg["window_size"],
-        win_length=cfg["window_size"],
-        hop_length=cfg["hop_size"],
+    if wave.ndim != 1:
+        raise ValueError(f"wave: expected shape (T,), got {tuple(wave.shape)}")
+    n_fft = int(audio_cfg["window_size"])
+    spec = torch.stft(
+        wave,
+        n_fft=n_fft,
+        hop_length=int(audio_cfg["hop_size"]),
+        win_length=n_fft,
+        window=torch.hann_window(n_fft, dtype=wave.dtype, device=wave.device),
         center=True,
         pad_mode="reflect",
-        power=2.0,
-        norm=None,
+        normalized=False,
         onesided=True,
-        n_mels=cfg["mel_bins"],
-        f_min=cfg["fmin"],
-        f_max=cfg["fmax"],
-    ).to(wave.device)(wave)
-    return torchaudio.transforms.AmplitudeToDB(top_db=None)(mel).T
+        return_complex=True,
+    )
+    power = spec.abs().pow(2.0)  # (n_freqs, frames)
+    basis = mel_basis(audio_cfg).to(device=wave.device, dtype=wave.dtype)
+    return power_to_db(torch.matmul(power.transpose(0, 1), basis))
 
 
 def _fusion_features(wave: Tensor, audio_cfg: dict[str, Any]) -> dict[str, Tensor]:
