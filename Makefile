@@ -21,7 +21,7 @@ endif
 # minutes. Set HF_HUB_OFFLINE=0 on a machine that is online and wants downloads.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: book test notebooks html lint format clean install
+.PHONY: book test notebooks html lint format clean install relate
 
 install: $(STAMP)
 
@@ -50,6 +50,19 @@ html: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 book: notebooks html
+
+# The real run on RELATE with a GPU (README, "The real run"): check the audio, print the plan and
+# its GPU-time estimate, then run chapters 2-4 on RELATE; each writes its result tables to
+# results/relate/ (and the non-fusion LAION row to results/relate-laion/), which `make book`
+# reads afterwards. Re-running resumes: finished tables and fine-tuning runs are not redone.
+# Downloads (models, tokenizer) need `make relate HF_HUB_OFFLINE=0`.
+RELATE_PARAMS ?= params/relate-gpu.yaml
+RELATE_CHAPTERS ?= 02_clapscore_vs_humans 03_human_clap 04_loss_study
+relate: $(STAMP)
+	$(VENV)/bin/humanclap relate-audio "$${HUMANCLAP_RELATE_AUDIO:?set HUMANCLAP_RELATE_AUDIO to the unpacked RELATE_wave folder}"
+	$(VENV)/bin/humanclap relate-plan --params $(RELATE_PARAMS)
+	$(VENV)/bin/humanclap run-notebooks --params $(RELATE_PARAMS) --only $(RELATE_CHAPTERS) --output-dir book/relate
+	$(VENV)/bin/humanclap run-notebooks --params params/relate-laion.yaml --only 02_clapscore_vs_humans --output-dir book/relate-laion
 
 clean:
 	rm -rf _build book/chapters/*.ipynb

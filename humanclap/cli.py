@@ -6,6 +6,9 @@ Sub-commands
     Execute the book's notebooks with papermill (see :mod:`humanclap.book.runner`).
 ``humanclap score``
     CLAPScore of every (caption, audio file) row of a CSV (see :mod:`humanclap.score`).
+``humanclap relate-plan``
+    What ``make relate`` will run and an estimate of its GPU time (see
+    :mod:`humanclap.book.relate_run`).
 ``humanclap relate-audio``
     Check a copy of RELATE's audio (folder or zip) against every rated clip (see
     :mod:`humanclap.data.relate_audio`); exit status 0 when complete, 1 when anything is missing
@@ -29,6 +32,7 @@ import yaml
 
 from humanclap import models, score
 from humanclap.book import runner as nbrun
+from humanclap.book.relate_run import plan as relate_plan
 from humanclap.data import RelateDataError
 from humanclap.data.relate_audio import check_relate_audio
 from humanclap.embed import default_cache_dir
@@ -63,6 +67,7 @@ def _cmd_run_notebooks(args: argparse.Namespace) -> int:
         params=params,
         overrides=overrides,
         log_output=args.log_output,
+        cwd=Path(args.toc).resolve().parent,
     )
     failed = [r for r in results if not r.ok]
     total = sum(r.seconds for r in results)
@@ -177,6 +182,16 @@ def _cmd_relate_audio(args: argparse.Namespace) -> int:
     return 1
 
 
+def _cmd_relate_plan(args: argparse.Namespace) -> int:
+    try:
+        plan = relate_plan(args.params, args.source_dir, args.bench_dir, args.relate_dir)
+    except (nbrun.NotebookError, RelateDataError, FileNotFoundError) as err:
+        print(f"humanclap relate-plan: {err}", file=sys.stderr)
+        return 2
+    print(plan.report())
+    return 0
+
+
 def _cache_location(cache_dir: str) -> str:
     """The embedding cache folder a ``--cache-dir`` value means, for messages."""
     return str(default_cache_dir() if cache_dir == "auto" else cache_dir)
@@ -196,10 +211,7 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="humanclap", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_run_notebooks(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run-notebooks",
         help="run the book's notebooks with papermill",
@@ -221,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-output", action="store_true", help="stream cell output")
     run.set_defaults(func=_cmd_run_notebooks)
 
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
     sc = sub.add_parser(
         "score",
         help="CLAPScore of (caption, audio file) pairs in a CSV",
@@ -250,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sc.set_defaults(func=_cmd_score)
 
+
+def _add_relate_audio(sub: argparse._SubParsersAction) -> None:
     ra = sub.add_parser(
         "relate-audio",
         help="check a copy of RELATE's audio against the ratings",
@@ -270,6 +286,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bar (default: when stderr is a terminal)",
     )  # fmt: skip
     ra.set_defaults(func=_cmd_relate_audio)
+
+
+def _add_relate_plan(sub: argparse._SubParsersAction) -> None:
+    rp = sub.add_parser(
+        "relate-plan",
+        help="what `make relate` will run, and its estimated GPU time",
+        description="Print the chapters, fine-tuning runs and scored pairs of the real run, "
+        "and estimate its GPU time from bench/results (measured) or stated assumptions.",
+    )
+    rp.add_argument("--params", default="params/relate-gpu.yaml", help="parameters file")
+    rp.add_argument("--source-dir", default="notebooks", type=Path, help="source notebooks")
+    rp.add_argument("--bench-dir", default="bench/results", type=Path, help="benchmark results")
+    rp.add_argument("--relate-dir", default=None, help="RELATE's rating files")
+    rp.set_defaults(func=_cmd_relate_plan)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``humanclap`` command's argument parser, one sub-command per task."""
+    parser = argparse.ArgumentParser(prog="humanclap", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_run_notebooks, _add_score, _add_relate_audio, _add_relate_plan):
+        add(sub)
     return parser
 
 

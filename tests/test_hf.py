@@ -381,3 +381,211 @@ def test_random_seeds_are_reproducible(model):
     other = models.load("hf:random:4", config=config, tokenizer=model.tokenizer)
     assert same.fingerprint == model.fingerprint
     assert other.fingerprint != model.fingerprint
+
+
+# ----------------------------------------------------------------------------- released checkpoints
+#: The Human-CLAP checkpoint the book uses; its five siblings share its layout.
+RELEASED = "sarulab-speech/human-clap-wsce-mae"
+_TEXT_BUFFERS = ("text_model.embeddings.position_ids", "text_model.embeddings.token_type_ids")
+_ROBERTA_SPECIALS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "pad_token": "<pad>",
+}
+
+
+def _roberta_shaped_vocab(gpt2_tokenizer) -> dict[str, int]:
+    """roberta-base's layout filled with GPT-2's tokens (roberta-base's own files are not on the
+    test machines): ``<s> <pad> </s> <unk>`` = 0..3, ``"."`` = 4, ``"Ġthe"`` = 5, the other GPT-2
+    tokens, ``madeupword0000..0002``, ``<mask>`` = 50,264: 50,265 tokens, which
+    :func:`hf.vocab_name` calls roberta-base. Other ids differ from roberta-base's."""
+    ids = gpt2_tokenizer.get_vocab()
+    gpt2 = [t for t, i in sorted(ids.items(), key=lambda item: item[1]) if 4 <= i < ids["<mask>"]]
+    order = ["<s>", "<pad>", "</s>", "<unk>", ".", "Ġthe"]
+    order += [t for t in gpt2 if t not in (".", "Ġthe")]
+    order += [f"madeupword{i:04d}" for i in range(3)] + ["<mask>"]
+    return {token: i for i, token in enumerate(order)}
+
+
+def _write_release_processor(folder: Path, vocab: dict[str, int]) -> None:
+    """``preprocessor_config.json`` (laion/clap-htsat-fused's settings) and RoBERTa's tokenizer
+    files as transformers 4 saved them: vocab.json, merges.txt, tokenizer_config.json,
+    special_tokens_map.json."""
+    import types
+
+    from test_tokenizer import _write_vocab_merges
+    from transformers import ClapFeatureExtractor
+
+    ClapFeatureExtractor(**hf.FUSED_FEATURE_EXTRACTOR).save_pretrained(folder)
+    _write_vocab_merges(folder, types.SimpleNamespace(get_vocab=lambda: vocab))
+    tokenizer_config = {
+        "tokenizer_class": "RobertaTokenizer",
+        "model_max_length": 512,
+        "add_prefix_space": False,
+        "errors": "replace",
+        "trim_offsets": True,
+        "mask_token": "<mask>",
+        **_ROBERTA_SPECIALS,
+    }
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
+    mask = {"content": "<mask>", "lstrip": True, "normalized": False, "rstrip": False}
+    specials = {**_ROBERTA_SPECIALS, "mask_token": {**mask, "single_word": False}}
+    (folder / "special_tokens_map.json").write_text(json.dumps(specials))
+
+
+def _write_release_weights(folder: Path, clap, drop: tuple[str, ...] = ()) -> None:
+    """``ClapModel.save_pretrained``: config.json (with the keys an older transformers writes)
+    and model.safetensors, without the tensors named in ``drop``."""
+    from safetensors.torch import load_file, save_file
+
+    clap.save_pretrained(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["torch_dtype"] = config.pop("dtype", "float32")
+    config["transformers_version"] = "4.46.3"
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    if drop:
+        tensors = load_file(folder / "model.safetensors")
+        assert set(drop) <= set(tensors)
+        save_file(
+            {k: v for k, v in tensors.items() if k not in drop},
+            folder / "model.safetensors",
+            metadata={"format": "pt"},
+        )
+
+
+@pytest.fixture(scope="module")
+def released(model: hf.HfClap, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Folders laid out as the released checkpoints may be, with ``model``'s weights (small,
+    fused): ``"full"`` (weights, preprocessor_config.json, tokenizer files), ``"weights"``
+    (config.json + model.safetensors only, without the text tower's two index buffers) and
+    ``"laion"`` (the processor files of laion/clap-htsat-fused, with which the official usage
+    pairs a weights-only checkpoint)."""
+    root = tmp_path_factory.mktemp("released")
+    vocab = _roberta_shaped_vocab(model.tokenizer)
+    folders = {name: root / name for name in ("full", "weights", "laion")}
+    _write_release_weights(folders["full"], model.clap)
+    _write_release_processor(folders["full"], vocab)
+    _write_release_weights(folders["weights"], model.clap, drop=_TEXT_BUFFERS)
+    folders["laion"].mkdir()
+    _write_release_processor(folders["laion"], vocab)
+    return folders
+
+
+def _transformers_pipeline(repo_id: str, processor_repo: str, cache: Path, clips, texts):
+    """The official usage, offline: ``ClapModel.from_pretrained(repo_id)`` and
+    ``ClapProcessor.from_pretrained(processor_repo)`` -> (audio_emb, text_emb)."""
+    from transformers import ClapModel, ClapProcessor
+
+    clap = ClapModel.from_pretrained(repo_id, cache_dir=cache, local_files_only=True).eval()
+    processor = ClapProcessor.from_pretrained(
+        processor_repo, cache_dir=cache, local_files_only=True
+    )
+    audio = torch.stack([_reference_audio(clap, processor, clip) for clip in clips])
+    return audio, _reference_text(clap, processor, texts)
+
+
+def test_released_layout_loads_from_folder_and_hub_cache(
+    model, released, clips, embeddings, tmp_path, monkeypatch
+):
+    folder = released["full"]
+    names = {p.name for p in folder.iterdir()}
+    assert names == {
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "vocab.json",
+        "merges.txt",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    }
+    by_folder = models.load(f"hf:{folder}")
+    cache = tmp_path / "hub"
+    commit = _fake_cache_repo(cache, RELEASED, sorted(folder.iterdir()))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    by_repo = models.load(f"hf:{RELEASED}")
+    assert by_repo.spec == f"hf:{RELEASED}" and by_folder.spec == f"hf:{folder}"
+    provenance = by_repo.config["provenance"]
+    assert provenance["repo"] == RELEASED and provenance["revision"] == commit
+    assert provenance["tokenizer"] == provenance["feature_extractor"] == provenance["source"]
+    arch = by_repo.config["arch"]
+    assert arch["tokenizer"] == "roberta-base" and arch["fuse_short_clips"] is True
+    assert arch["feature_extractor"] == hf.FUSED_FEATURE_EXTRACTOR
+    assert by_repo.fingerprint == by_folder.fingerprint
+
+    # transformers' own pipeline on the same snapshot (long clip: the centre chunks)
+    monkeypatch.setattr(np.random, "choice", lambda a: a[len(a) // 2])
+    ref_audio, ref_text = _transformers_pipeline(RELEASED, RELEASED, cache, clips, CAPTIONS)
+    with torch.no_grad():
+        for loaded in (by_folder, by_repo):
+            audio_emb = loaded.embed_audio(clips)
+            assert torch.equal(audio_emb, embeddings[0])  # the weights, bit for bit
+            torch.testing.assert_close(audio_emb, ref_audio, atol=1e-5, rtol=0)
+            text_emb = loaded.embed_text(CAPTIONS)
+            torch.testing.assert_close(text_emb, ref_text, atol=1e-5, rtol=0)
+
+
+def test_weights_only_release_takes_the_fused_processor(
+    model, released, clips, embeddings, tmp_path, monkeypatch
+):
+    weights = released["weights"]
+    cache = tmp_path / "hub"
+    _fake_cache_repo(cache, RELEASED, [weights / "config.json", weights / "model.safetensors"])
+    _fake_cache_repo(cache, hf.FUSED_REPO, sorted(released["laion"].iterdir()))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    loaded = models.load(f"hf:{RELEASED}")
+    provenance = loaded.config["provenance"]
+    assert provenance["feature_extractor"].startswith(hf.FUSED_REPO)
+    assert provenance["tokenizer"].startswith(hf.FUSED_REPO)
+    assert loaded.config["arch"]["tokenizer"] == "roberta-base"
+    # the text tower's index buffers absent from the file are rebuilt, not left uninitialised
+    for name in _TEXT_BUFFERS:
+        key = name.replace("text_model.", "", 1).split(".")
+        ours = loaded.clap.text_model.get_buffer(".".join(key))
+        assert torch.equal(ours, model.clap.text_model.get_buffer(".".join(key))), name
+    ref_audio, ref_text = _transformers_pipeline(
+        RELEASED, hf.FUSED_REPO, cache, clips[:2], CAPTIONS
+    )
+    with torch.no_grad():
+        audio_emb = loaded.embed_audio(clips[:2])
+        text_emb = loaded.embed_text(CAPTIONS)
+    assert torch.equal(audio_emb, embeddings[2])
+    torch.testing.assert_close(audio_emb, ref_audio, atol=1e-5, rtol=0)
+    torch.testing.assert_close(text_emb, ref_text, atol=1e-5, rtol=0)
+
+
+def test_released_base_reads_enable_fusion(model, released, tmp_path, monkeypatch):
+    fused, unfused = "hf:laion/clap-htsat-fused", "hf:laion/clap-htsat-unfused"
+    folders = {}
+    for fusion in (True, False):
+        folders[fusion] = tmp_path / f"fusion-{fusion}"
+        hf.random_config(fusion).save_pretrained(folders[fusion])  # all that is read: config.json
+    assert hf.released_base(folders[True]) == fused
+    assert hf.released_base(f"hf:{folders[False]}") == unfused
+    assert hf.released_base(folders[False] / "config.json") == unfused
+    assert hf.released_base(hf.random_config(True)) == fused
+    assert hf.released_base(hf.random_config(False).to_dict()) == unfused
+    cache = tmp_path / "hub"
+    _fake_cache_repo(cache, "sarulab-speech/human-clap-mse", [folders[True] / "config.json"])
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    assert hf.released_base("hf:sarulab-speech/human-clap-mse") == fused  # config.json alone
+    assert hf.released_base("sarulab-speech/human-clap-mse") == fused
+    with pytest.raises(hf.HfModelNotFoundError, match="offline"):
+        hf.released_base("hf:sarulab-speech/human-clap-sce")
+    # parameter shapes that are neither base's: refused, the fields named
+    with pytest.raises(ValueError, match=r"projection_dim: 64 \(base: 512\)"):
+        hf.released_base(released["full"])
+    with pytest.raises(ValueError, match=r"audio_config\.depths: \[1, 1, 1, 1\]"):
+        hf.released_base(model)
+    assert hf.htsat_base_differences(hf.random_config(False)) == []
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        hf.released_base(tmp_path / "missing")
+    with pytest.raises(ValueError, match="random"):
+        hf.released_base("hf:random:3")
+    other = tmp_path / "roberta"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_type": "roberta"}))
+    with pytest.raises(ValueError, match="not a ClapModel"):
+        hf.released_base(other)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from humanclap.book import runner as nbrun
+from humanclap.data import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = {
@@ -95,3 +97,47 @@ def test_chapter_1_never_falls_back_to_the_simulation(tmp_path: Path, monkeypatc
                 ROOT / "notebooks" / "01_human_ratings.ipynb", tmp_path / "01.ipynb", dataset
             )
         assert "RelateDataError" in str(err.value) and "HUMANCLAP_RELATE_DIR" in str(err.value)
+
+
+_SPEC = importlib.util.spec_from_file_location("compare_book", ROOT / "tools" / "compare_book.py")
+compare_book = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(compare_book)
+
+#: Small settings of the chapters that write result tables (world presented as RELATE's layout).
+RESULT_CHAPTERS = {
+    "02_clapscore_vs_humans": {"n_boot": 20, "min_cell": 5},
+    "03_human_clap": {"num_epochs": 1, "seeds": [0, 1], "n_boot": 20},
+    "04_loss_study": {
+        "num_epochs": 1,
+        "seeds": [0],
+        "losses": ["mae", "wsce+mae"],
+        "lambda_sweep": [],
+        "mask_study": False,
+        "n_boot": 20,
+    },
+}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", sorted(RESULT_CHAPTERS))
+def test_a_chapter_rebuilds_from_its_result_tables(name: str, tmp_path: Path) -> None:
+    """First run: computes on "RELATE" (a world in RELATE's layout) and writes its tables.
+    Second run: reads them, with a model spec that cannot be loaded; same numbers."""
+    world = synthetic.ensure_world(n_captions=40)
+    params = {
+        **RESULT_CHAPTERS[name],
+        "dataset": "relate",
+        "relate_dir": str(world),
+        "results_dir": str(tmp_path / "results"),
+    }
+    src = ROOT / "notebooks" / f"{name}.ipynb"
+    first = nbrun.run_notebook(src, tmp_path / "first.ipynb", {**params, "model": "tiny:random"})
+    assert sorted(p.name for p in (tmp_path / "results").iterdir())  # tables written
+    second = nbrun.run_notebook(
+        src, tmp_path / "second.ipynb", {**params, "model": "laion:/no/such/checkpoint.pt"}
+    )
+    mask = compare_book.masker(compare_book.DEFAULT_MASKS, None)
+    old = [mask(t) for t in compare_book.notebook_outputs(first)]
+    new = [mask(t) for t in compare_book.notebook_outputs(second)]
+    assert "results read from" in "".join(new[:2])  # the banner says where the numbers come from
+    assert old[2:] == new[2:]  # everything after the banner is the same

@@ -4,6 +4,8 @@
 - :mod:`humanclap.book.banner` -- the box every chapter opens with.
 - :mod:`humanclap.book.analyses` -- analyses several chapters share (agreement by group with
   each group's ceiling; fine-tuning recipes over seeds and scoring the test pairs).
+- :mod:`humanclap.book.results` -- result tables of heavy (GPU) runs that chapters read.
+- :mod:`humanclap.book.relate_run` -- the plan and GPU-time estimate of ``make relate``.
 - :mod:`humanclap.book.runner` -- runs the book's notebooks with papermill.
 """
 
@@ -12,16 +14,29 @@ from humanclap.book.analyses import (
     add_origin,
     finetune_runs,
     grouped_agreement,
+    released_scores,
     runs_table,
     split_pairs,
     test_scores,
 )
 from humanclap.book.banner import banner
 from humanclap.book.chapter import Chapter, chapter_parameters, describe_model, open_chapter
+from humanclap.book.results import (
+    PAIR_KEY,
+    ResultTables,
+    provenance,
+    run_histories,
+    run_summary,
+    score_table,
+    scores_from_table,
+    scores_table,
+)
 
 __all__ = [
     "GROUPINGS",
+    "PAIR_KEY",
     "Chapter",
+    "ResultTables",
     "add_origin",
     "banner",
     "chapter_parameters",
@@ -29,7 +44,14 @@ __all__ = [
     "finetune_runs",
     "grouped_agreement",
     "open_chapter",
+    "provenance",
+    "released_scores",
+    "run_histories",
+    "run_summary",
     "runs_table",
+    "score_table",
+    "scores_from_table",
+    "scores_table",
     "split_pairs",
     "test_scores",
 ]

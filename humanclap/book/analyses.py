@@ -12,11 +12,13 @@ import pandas as pd
 from humanclap import stats
 from humanclap.data import explode_categories
 from humanclap.models import ClapModel
+from humanclap.models import load as load_model
 from humanclap.score import clapscore
 from humanclap.train import FinetuneResult, finetune
 
 __all__ = [
     "GROUPINGS",
+    "released_scores",
     "add_origin",
     "finetune_runs",
     "grouped_agreement",
@@ -176,3 +178,35 @@ def runs_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def released_scores(
+    specs: Sequence[str],
+    pairs: pd.DataFrame,
+    target: np.ndarray,
+    device: str,
+    simulated: bool,
+) -> pd.DataFrame:
+    """The test SRCC of released models (e.g. ``hf:sarulab-speech/human-clap-*``).
+
+    A model that cannot be loaded (offline, not downloadable) gets a NaN SRCC and the first
+    line of the error as its note; on the simulated world the note says the model was trained
+    on RELATE.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``model``, ``srcc``, ``note``; one row per spec.
+    """
+    rows = []
+    for spec in specs:
+        try:
+            other = load_model(spec, device=device)
+        except (OSError, ValueError, RuntimeError) as err:
+            rows.append({"model": spec, "srcc": np.nan, "note": str(err).splitlines()[0]})
+            continue
+        scores = clapscore(other, pairs["text"], pairs["audio"], progress=False)
+        note = "trained on RELATE, scored on the simulation" if simulated else ""
+        srcc = stats.correlation_report(scores, target)["srcc"]
+        rows.append({"model": spec, "srcc": srcc, "note": note})
+    return pd.DataFrame(rows, columns=["model", "srcc", "note"])

@@ -15,7 +15,7 @@ second time.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from IPython.display import Markdown, display
 
 from humanclap import models, plots
 from humanclap.book.banner import BANNER_METADATA, banner
+from humanclap.book.results import ResultTables, provenance, results_folder
 from humanclap.data import Dataset, resolve_dataset
 
 __all__ = ["Chapter", "chapter_parameters", "describe_model", "open_chapter"]
@@ -87,12 +88,51 @@ class Chapter:
         RELATE, the embedded world or a folder (:func:`humanclap.data.resolve_dataset`).
     model : ClapModel or None
         The model the ``model`` parameter names, in eval mode on ``device``; None when the
-        chapter has no ``model`` parameter or asked for none.
+        chapter has no ``model`` parameter, asked for none, or reads its results.
+    results : ResultTables
+        The chapter's result tables (:mod:`humanclap.book.results`): active on RELATE when the
+        ``results_dir`` parameter is set, else ``ResultTables(None)`` (compute, keep nothing).
+    from_results : bool
+        True when every table the chapter needs was there: it reads them instead of computing
+        (no audio and no model needed).
     """
 
     params: dict[str, Any]
     data: Dataset
     model: models.ClapModel | None
+    results: ResultTables = ResultTables(None)
+    from_results: bool = False
+
+    def model_label(self, with_dim: bool = False, table: str | None = None) -> str:
+        """The model for the banner; when the chapter reads its results, the model recorded in
+        ``table``'s provenance, with where and on what the results were computed."""
+        if self.model is not None:
+            return describe_model(self.model, with_dim)
+        if self.from_results and table is not None:
+            about = self.results.read(table).attrs["provenance"]
+            model = about.get("model", {})
+            where = about.get("gpu") or about.get("device", "?")
+            return (
+                f"`{model.get('spec', '?')}` (fingerprint `{model.get('fingerprint', '?')}`); "
+                f"results read from `{self.results.folder}`, computed on {where} "
+                f"({about.get('written', '?')})"
+            )
+        return "none"
+
+    def model_spec(self, table: str | None = None) -> str:
+        """The model's spec, or the one recorded in ``table`` when the chapter reads results."""
+        if self.model is not None:
+            return str(self.model.spec)
+        if self.from_results and table is not None:
+            return str(self.results.read(table).attrs["provenance"].get("model", {}).get("spec"))
+        return "none"
+
+    def about(self, **extra: Any) -> dict[str, Any]:
+        """The provenance of a result table this chapter writes."""
+        return provenance(
+            self.model, device=self.params.get("device"), dataset=self.data.kind,
+            parameters=self.params, **extra,
+        )  # fmt: skip
 
     def banner(self, model: str, note: str = "", world: str | None = None) -> Markdown:
         """The chapter's opening box (world: the dataset's label unless given)."""
@@ -134,6 +174,7 @@ def open_chapter(
     world_seed: int = 0,
     display_precision: int | None = 3,
     real_only: bool = False,
+    tables: Sequence[str] = (),
 ) -> Chapter:
     """Set a chapter up from the parameters in its namespace.
 
@@ -155,6 +196,10 @@ def open_chapter(
     real_only : bool
         A chapter about RELATE itself: ``dataset="auto"`` means ``"relate"`` (never a silent
         fall-back to the simulation, which then runs only when asked for by name).
+    tables : sequence of str
+        The result tables the chapter reads or writes (:mod:`humanclap.book.results`). When the
+        ``results_dir`` parameter holds all of them, the chapter runs on RELATE from them: no
+        audio, no model.
 
     Returns
     -------
@@ -167,9 +212,14 @@ def open_chapter(
     if real_only and params.get("dataset", dataset) == "auto":
         dataset = "relate"
     extra = {} if world_size is None else {"world_size": world_size}
+    results = ResultTables(results_folder(params.get("results_dir")))
+    from_results = bool(tables) and results.has(*tables)
+    needs_audio = needs_audio and not from_results
     data = _dataset(params, dataset, needs_audio, world_seed=world_seed, **extra)
+    if data.kind != "relate":  # result tables are RELATE's: the world never reads or writes them
+        results, from_results = ResultTables(None), False
     model = None
-    if load_model and "model" in params:
+    if load_model and "model" in params and not from_results:
         spec, options = data.model_spec(params["model"])
         model = models.load(spec, device=params.get("device", "cpu"), **options)
-    return Chapter(params, data, model)
+    return Chapter(params, data, model, results, from_results)

@@ -276,6 +276,7 @@ def run_notebooks(
     overrides: Mapping[str, Any] | None = None,
     log_output: bool = False,
     echo: bool = True,
+    cwd: str | os.PathLike | None = None,
 ) -> list[RunResult]:
     """Run several notebooks; a failure is recorded and the next notebook still runs.
 
@@ -291,6 +292,10 @@ def run_notebooks(
         Parameters applied last, to every notebook that declares them (for example ``device``).
     log_output, echo : bool
         Stream cell output; print one status line per notebook.
+    cwd : path, optional
+        Working directory of the kernels (default: each notebook's folder); the CLI uses the
+        book's root, so that relative paths in parameters (``results_dir``) are the same as
+        for a ``papermill`` call made from there.
 
     Returns
     -------
@@ -310,7 +315,7 @@ def run_notebooks(
             values.update({k: v for k, v in (overrides or {}).items() if k in declared})
             if echo:
                 print(f"[humanclap] running {src} {values}", flush=True)
-            run_notebook(src, dst, values, log_output=log_output)
+            run_notebook(src, dst, values, cwd=cwd, log_output=log_output)
             seconds = time.perf_counter() - start
             result = RunResult(name, dst, seconds, None, values, ran_on(dst))
         except NotebookError as exc:

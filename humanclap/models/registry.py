@@ -21,7 +21,11 @@ from typing import Any
 import torch
 
 from humanclap.models.base import ClapModel
-from humanclap.models.checkpoint import is_model_checkpoint, load_weights_only
+from humanclap.models.checkpoint import (
+    UnsafeCheckpointError,
+    is_model_checkpoint,
+    load_weights_only,
+)
 
 __all__ = [
     "BACKENDS",
@@ -188,14 +192,17 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     ------
     FileNotFoundError
     ValueError
-        Unreadable with ``weights_only=True``, an unknown format or backend, or weights that do
-        not fit; names the path.
+        Refused or unreadable by :func:`~humanclap.models.checkpoint.load_weights_only` (pickled
+        code: :class:`~humanclap.models.checkpoint.UnsafeCheckpointError`, naming the global),
+        an unknown format or backend, or weights that do not fit; names the path.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    try:  # torch.load(weights_only=True), numpy scalars allowed (LAION's optimiser state)
+    try:  # tensors, dicts and numpy numbers only; no code from the file runs
         ckpt = load_weights_only(path)
+    except UnsafeCheckpointError:
+        raise  # names the path and the refused global already
     except ValueError as err:
         raise ValueError(f"{path}: not a readable model checkpoint ({err})") from err
     if not is_model_checkpoint(ckpt):

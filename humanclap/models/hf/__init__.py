@@ -64,6 +64,14 @@ RoBERTa's limit), then ``get_text_features``. Both outputs are L2-normalised aga
 transformers 5 ``get_*_features`` return a ``BaseModelOutputWithPooling`` whose
 ``pooler_output`` is the projected, normalised embedding; a plain tensor is accepted too).
 
+Which base a released checkpoint needs
+--------------------------------------
+:func:`released_base` reads a checkpoint's ``config.json`` (a folder, ``"hf:<repo id>"`` from the
+cache, a ``ClapConfig``) and names the public model with its architecture:
+``"hf:laion/clap-htsat-fused"`` when ``audio_config.enable_fusion`` is true, else
+``"hf:laion/clap-htsat-unfused"``; a ValueError names the fields when the parameter shapes are
+neither's.
+
 Modules
 -------
 - :mod:`~humanclap.models.hf.config` -- ``ClapConfig`` helpers and feature-extractor settings.
@@ -71,7 +79,8 @@ Modules
 - :mod:`~humanclap.models.hf.hub` -- snapshot folders in the HF cache or downloaded.
 - :mod:`~humanclap.models.hf.vocab` -- which tokenizer a model gets (vocabulary checks).
 - :mod:`~humanclap.models.hf.model` -- :class:`HfClap` and its ``save_pretrained`` folders.
-- :mod:`~humanclap.models.hf.folder` -- reading folders and repositories into :class:`HfClap`.
+- :mod:`~humanclap.models.hf.folder` -- reading folders and repositories into :class:`HfClap`;
+  :func:`released_base`.
 - :mod:`~humanclap.models.hf.build` -- the ``"hf:..."`` spec builder.
 """
 
@@ -82,11 +91,12 @@ from humanclap.models.hf.config import (
     SETTINGS_FILE,
     default_feature_settings,
     feature_extractor_settings,
+    htsat_base_differences,
     random_config,
     small_config,
 )
-from humanclap.models.hf.folder import load_folder, load_repo
-from humanclap.models.hf.hub import FUSED_REPO, HfModelNotFoundError, hub_folder
+from humanclap.models.hf.folder import load_folder, load_repo, released_base
+from humanclap.models.hf.hub import FUSED_REPO, UNFUSED_REPO, HfModelNotFoundError, hub_folder
 from humanclap.models.hf.model import HfClap
 from humanclap.models.hf.vocab import vocab_name
 
@@ -95,16 +105,19 @@ __all__ = [
     "FUSED_REPO",
     "LONG_CLIPS",
     "SETTINGS_FILE",
+    "UNFUSED_REPO",
     "HfClap",
     "HfModelNotFoundError",
     "UnknownSpecError",
     "build",
     "default_feature_settings",
     "feature_extractor_settings",
+    "htsat_base_differences",
     "hub_folder",
     "load_folder",
     "load_repo",
     "random_config",
+    "released_base",
     "small_config",
     "vocab_name",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,11 @@ from humanclap.models.hf.config import (
     random_config,
 )
 from humanclap.models.hf.folder import load_folder, load_repo
+from humanclap.models.hf.hub import is_repo_id
 from humanclap.models.hf.model import HfClap
 from humanclap.models.tokenizer import roberta_tokenizer
 
 __all__ = ["UnknownSpecError", "build"]
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 
 class UnknownSpecError(ValueError):
@@ -105,7 +103,7 @@ def build(spec: str, **kwargs: Any) -> HfClap:
             f"{spec}: {rest} is not a folder (expected a save_pretrained folder or a hub "
             "repository id such as 'sarulab-speech/human-clap-wsce-mae')"
         )
-    if not _REPO_ID.match(rest) or "--" in rest or ".." in rest:
+    if not is_repo_id(rest):
         raise UnknownSpecError(f"{rest!r} is neither a folder nor a hub repository id")
     revision = kwargs.pop("revision", None)
     if kwargs:

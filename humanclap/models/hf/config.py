@@ -1,7 +1,8 @@
 """transformers ``ClapConfig`` helpers and the ``ClapFeatureExtractor`` settings of an
 :class:`~humanclap.models.hf.HfClap`: what its architecture is (:func:`clap_arch`), how its clips
 become features (:func:`feature_extractor_settings`), and the configurations of random models
-(:func:`random_config`, :func:`small_config`)."""
+(:func:`random_config`, :func:`small_config`); whether a configuration has the architecture
+of ``laion/clap-htsat-fused`` / ``-unfused`` (:func:`htsat_base_differences`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ __all__ = [
     "clap_arch",
     "default_feature_settings",
     "feature_extractor_settings",
+    "htsat_base_differences",
     "make_feature_extractor",
     "primitive",
     "random_config",
@@ -43,6 +45,32 @@ LONG_CLIPS = "fusion: centre chunk of each third; rand_trunc: first window"
 #: Name of the file :meth:`HfClap.save_pretrained` adds for humanclap's own settings.
 SETTINGS_FILE = "humanclap.json"
 
+#: The ``ClapConfig`` fields that fix the parameters' shapes (``""``: the top level).
+_SHAPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "": ("projection_dim",),
+    "audio_config": (
+        "depths",
+        "num_attention_heads",
+        "patch_embeds_hidden_size",
+        "hidden_size",
+        "num_mel_bins",
+        "spec_size",
+        "patch_size",
+        "patch_stride",
+        "window_size",
+        "mlp_ratio",
+        "patch_embed_input_channels",
+    ),
+    "text_config": (
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+        "type_vocab_size",
+    ),
+}
 _FE_KEYS = tuple(FUSED_FEATURE_EXTRACTOR)
 _TRUNCATIONS = ("fusion", "rand_trunc")
 _PADDINGS = ("repeatpad", "repeat", "pad")
@@ -151,6 +179,29 @@ def small_config(fusion: bool = True, projection_dim: int = 64) -> Any:
         },
         projection_dim=projection_dim,
     )
+
+
+def htsat_base_differences(config: Any) -> list[str]:
+    """How ``config``'s parameter shapes differ from ``laion/clap-htsat-fused``'s (fusion) or
+    ``laion/clap-htsat-unfused``'s (no fusion) architecture, ``ClapConfig()``: one
+    ``"<section>.<field>: <value> (base: <value>)"`` per field; [] when the shapes are the same.
+
+    Parameters
+    ----------
+    config : ClapConfig or its dict
+    """
+    config = as_clap_config(config)
+    base = random_config(bool(config.audio_config.enable_fusion))
+    out = []
+    for section, fields in _SHAPE_FIELDS.items():
+        ours = getattr(config, section) if section else config
+        theirs = getattr(base, section) if section else base
+        for name in fields:
+            value, expected = primitive(getattr(ours, name)), primitive(getattr(theirs, name))
+            if value != expected:
+                where = f"{section}.{name}" if section else name
+                out.append(f"{where}: {value!r} (base: {expected!r})")
+    return out
 
 
 def check_clap_config(config: Any) -> None:

@@ -1,7 +1,8 @@
 """Reading ``save_pretrained`` folders (:func:`load_folder`) and hub repositories
 (:func:`load_repo`) into :class:`~humanclap.models.hf.HfClap`: weights with
 ``ClapModel.from_pretrained``, the processor from the folder or ``laion/clap-htsat-fused``'s
-defaults, and humanclap's own settings (``humanclap.json``)."""
+defaults, and humanclap's own settings (``humanclap.json``). :func:`released_base` reads a
+released checkpoint's ``config.json`` and names the public model it was fine-tuned from."""
 
 from __future__ import annotations
 
@@ -15,15 +16,24 @@ import torch
 from humanclap.models.hf.config import (
     LONG_CLIPS,
     SETTINGS_FILE,
+    as_clap_config,
     check_clap_config,
     default_feature_settings,
+    htsat_base_differences,
     make_feature_extractor,
 )
-from humanclap.models.hf.hub import FUSED_REPO, has_weights, hub_folder
+from humanclap.models.hf.hub import (
+    FUSED_REPO,
+    UNFUSED_REPO,
+    has_weights,
+    hub_config,
+    hub_folder,
+    is_repo_id,
+)
 from humanclap.models.hf.model import HfClap
 from humanclap.models.hf.vocab import tokenizer_for
 
-__all__ = ["load_folder", "load_repo"]
+__all__ = ["load_folder", "load_repo", "released_base"]
 
 _PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 
@@ -178,3 +188,83 @@ def load_repo(repo_id: str, *, revision: str | None = None, **options: Any) -> H
     if folder.parent.name == "snapshots":
         provenance["revision"] = folder.name
     return load_folder(folder, f"hf:{repo_id}", provenance=provenance, **options)
+
+
+def _config_dict(source: Any, revision: str | None) -> tuple[dict[str, Any], str]:
+    """``released_base``'s ``source`` -> (the ``config.json`` dict, a name for messages)."""
+    if isinstance(source, HfClap):
+        return source.clap.config.to_dict(), source.spec
+    if isinstance(source, dict):
+        return source, "config"
+    if hasattr(source, "audio_config") and hasattr(source, "to_dict"):
+        return source.to_dict(), "config"
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            "source: expected a ClapConfig, its dict, an HfClap, a folder or config.json, or "
+            f"'hf:<folder>' / 'hf:<repo id>', got {type(source).__name__}"
+        )
+    text = os.fspath(source)
+    text = text[len("hf:") :] if text.startswith("hf:") else text
+    if text == "random" or text.startswith("random:"):
+        raise ValueError(f"{source}: a random model was fine-tuned from nothing")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        path = path / "config.json"
+    elif not path.exists() and is_repo_id(text):
+        path = hub_config(text, revision)
+    if not path.is_file():
+        raise FileNotFoundError(f"{source}: no config.json there ({path})")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not readable JSON ({err})") from err
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return config, str(path)
+
+
+def released_base(source: Any, *, revision: str | None = None) -> str:
+    """The public model a released checkpoint (e.g. ``sarulab-speech/human-clap-wsce-mae``) was
+    fine-tuned from, read off its ``config.json``: ``"hf:laion/clap-htsat-fused"`` when
+    ``audio_config.enable_fusion`` is true, else ``"hf:laion/clap-htsat-unfused"``.
+
+    Both bases share one architecture (HTS-AT tiny, roberta-base, D = 512) and differ only in
+    fusion; a configuration whose parameter shapes differ from it matches neither.
+
+    Parameters
+    ----------
+    source : ClapConfig, dict, HfClap, path-like or str
+        A configuration (or ``config.json``'s dict), a model, a folder holding ``config.json``
+        or the file itself, ``"hf:<folder>"``, or ``"hf:<repo id>"`` / ``"<repo id>"`` (only
+        its ``config.json`` is read: from the local Hugging Face cache, or downloaded alone when
+        online).
+    revision : str, optional
+        For a repository id: branch, tag or commit.
+
+    Returns
+    -------
+    str
+        A ``models.load`` spec of the base.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``config.json`` at that path; :class:`~humanclap.models.hf.HfModelNotFoundError` for
+        a repository that is neither cached nor downloadable.
+    ValueError
+        Not a ClapModel's configuration, or one whose parameter shapes are not the bases'
+        (each difference named).
+    """
+    config, name = _config_dict(source, revision)
+    if config.get("model_type", "clap") != "clap":
+        raise ValueError(f"{name}: model_type {config['model_type']!r}, not a ClapModel ('clap')")
+    clap_config = as_clap_config(config)
+    fusion = bool(clap_config.audio_config.enable_fusion)
+    base = FUSED_REPO if fusion else UNFUSED_REPO
+    differences = htsat_base_differences(clap_config)
+    if differences:
+        raise ValueError(
+            f"{name}: not the architecture of {base} (enable_fusion={fusion}), so neither "
+            f"laion/clap-htsat base fits: {'; '.join(differences)}"
+        )
+    return f"hf:{base}"

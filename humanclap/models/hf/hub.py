@@ -1,11 +1,13 @@
 """The Hugging Face hub for the ``"hf"`` backend: snapshot folders of repositories in the local
-cache or downloaded (:func:`hub_folder`), and ``laion/clap-htsat-fused``'s tokenizer files
-(:func:`fused_tokenizer_folder`). Offline (:func:`humanclap.utils.is_offline` with ``hub=True``)
+cache or downloaded (:func:`hub_folder`), a repository's ``config.json`` alone
+(:func:`hub_config`), what a repository id is (:func:`is_repo_id`), and
+``laion/clap-htsat-fused``'s tokenizer files (:func:`fused_tokenizer_folder`). Offline (:func:`humanclap.utils.is_offline` with ``hub=True``)
 nothing is requested."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from humanclap.models.tokenizer import hf_hub_cache_dir
@@ -13,24 +15,30 @@ from humanclap.utils import is_offline, offline_reason
 
 __all__ = [
     "FUSED_REPO",
+    "UNFUSED_REPO",
     "HfModelNotFoundError",
     "cached_snapshot",
     "download_snapshot",
     "fused_tokenizer_folder",
     "has_tokenizer",
     "has_weights",
+    "hub_config",
     "hub_folder",
+    "is_repo_id",
     "not_found",
 ]
 
-#: Where the Human-CLAP checkpoints take their processor from.
+#: Where the Human-CLAP checkpoints take their processor from; the base of fusion models.
 FUSED_REPO = "laion/clap-htsat-fused"
+#: The same architecture without fusion (``audio_config.enable_fusion: false``).
+UNFUSED_REPO = "laion/clap-htsat-unfused"
 
 _TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer.json")
 _HUB_PATTERNS = ["*.json", "*.txt", "*.safetensors"]
 _BIN_PATTERNS = ["pytorch_model*.bin"]
 _TOKENIZER_PATTERNS = ["vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json"]
 _DEFAULT_ETAG_TIMEOUT = 10.0
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 
 class HfModelNotFoundError(FileNotFoundError):
@@ -53,6 +61,11 @@ def not_found(repo_id: str, why: str) -> HfModelNotFoundError:
         "use another cache); or save it with ClapModel/ClapProcessor.save_pretrained (or "
         "HfClap.save_pretrained) and load 'hf:<that folder>'."
     )
+
+
+def is_repo_id(text: str) -> bool:
+    """Whether ``text`` has the form of a hub repository id (``"name"`` or ``"owner/name"``)."""
+    return bool(_REPO_ID.match(text)) and "--" not in text and ".." not in text
 
 
 def has_weights(folder: Path) -> bool:
@@ -140,6 +153,30 @@ def hub_folder(repo_id: str, revision: str | None = None) -> Path:
     if not (folder / "config.json").is_file() or not has_weights(folder):
         raise not_found(repo_id, f"{folder} has no config.json and weights (not a ClapModel?)")
     return folder
+
+
+def hub_config(repo_id: str, revision: str | None = None) -> Path:
+    """``repo_id``'s ``config.json`` alone: the cached one, or (online) downloaded without the
+    weights.
+
+    Raises
+    ------
+    HfModelNotFoundError
+        Not cached and offline, not found, or the download failed.
+    """
+    if is_offline(hub=True):
+        folder = cached_snapshot(repo_id, "config.json", revision)
+        if folder is None:
+            raise not_found(
+                repo_id,
+                "config.json is not in the local Hugging Face cache, and not downloading: "
+                f"offline ({offline_reason(hub=True)})",
+            )
+    else:
+        folder = download_snapshot(repo_id, ["config.json"], revision)
+    if not (folder / "config.json").is_file():
+        raise not_found(repo_id, f"{folder} has no config.json (not a ClapModel?)")
+    return folder / "config.json"
 
 
 def fused_tokenizer_folder() -> Path | None:

@@ -173,6 +173,13 @@ class HfClap(ClapModel):
         )
 
     @property
+    def provenance(self) -> dict[str, Any]:
+        """Where the weights came from (the dict itself: :func:`humanclap.train.finetune` adds
+        its ``"finetune"`` note to a fine-tuned copy); kept by :meth:`save` and
+        :meth:`save_pretrained`, not part of the fingerprint."""
+        return self._provenance
+
+    @property
     def logit_scale(self) -> Tensor:
         """``exp(logit_scale_a)``, the audio-side temperature (as LAION-CLAP uses for both)."""
         return self.clap.logit_scale_a.exp()

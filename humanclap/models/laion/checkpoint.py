@@ -118,21 +118,28 @@ def load_laion_checkpoint(
 ) -> LaionClap:
     """Build a :class:`LaionClap` from a LAION-format checkpoint file.
 
+    The file is read by :func:`~humanclap.models.checkpoint.load_weights_only`: a torch file of
+    any pickle protocol (``{"state_dict": ...}`` with an optimiser state and numpy numbers, as
+    LAION's training writes, or a bare state dict), or a ``.safetensors`` state dict.
+
     Parameters
     ----------
     path : path-like
     spec : str, optional
         Default ``"laion:<path>"``.
     checkpoint : object, optional
-        The file's content when already read (with ``weights_only=True``).
+        The file's content when already read (with
+        :func:`~humanclap.models.checkpoint.load_weights_only`).
     provenance : dict, optional
 
     Raises
     ------
     FileNotFoundError
     ValueError
-        Unreadable with ``weights_only=True``, not a LAION-CLAP state dict, an unsupported
-        architecture (PANN, non-RoBERTa), or weights that do not fit (names the keys).
+        Refused or unreadable by :func:`~humanclap.models.checkpoint.load_weights_only`
+        (pickled code: :class:`~humanclap.models.checkpoint.UnsafeCheckpointError`), not a
+        LAION-CLAP state dict, an unsupported architecture (PANN, non-RoBERTa), or weights that
+        do not fit (names the keys).
     ImportError
         A fusion checkpoint and no torchaudio.
     """

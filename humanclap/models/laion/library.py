@@ -3,8 +3,9 @@
 ``import laion_clap`` imports ``laion_clap.training.data``, which loads three tokenizers from the
 Hugging Face hub (minutes of retries offline): :func:`clap_module` imports only its
 ``clap_module`` package. laion_clap's ``create_model`` downloads roberta-base's weights:
-:func:`roberta_base_text_branch` makes it build the text branch offline instead. Fusion models
-need torchaudio (:func:`torchaudio_module` says so clearly when it is missing).
+:func:`roberta_base_text_branch` makes it build the text branch offline instead. (Fusion models
+need no torchaudio here: laion's mel front end is
+:func:`humanclap.models.laion.preprocess.laion_mel`.)
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from humanclap.models.laion.arch import roberta_base_config
 
-__all__ = ["clap_module", "roberta_base_text_branch", "torchaudio_module"]
+__all__ = ["clap_module", "roberta_base_text_branch"]
 
 
 @contextlib.contextmanager
@@ -102,18 +102,3 @@ def roberta_base_text_branch() -> Iterator[Any]:
             yield cm
     finally:
         model_module.RobertaModel = original
-
-
-def torchaudio_module() -> Any:
-    """``torchaudio``, or an ImportError saying what fusion models need it for and what to do."""
-    try:
-        import torchaudio  # lazy: optional, only fusion models need it (and it is slow to import)
-    except Exception as err:  # ImportError, or a torchaudio built for another torch
-        raise ImportError(
-            "LAION-CLAP fusion models need torchaudio (laion's mel front end of the fusion "
-            f"branch), which is not importable here ({type(err).__name__}: {err}). Install a "
-            f"torchaudio matching torch {torch.__version__} (e.g. torch 2.9.1 + torchaudio 2.9.x "
-            "is a known working pair), or use a non-fusion checkpoint such as "
-            "'laion:630k-audioset-best'."
-        ) from err
-    return torchaudio

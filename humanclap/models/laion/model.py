@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from humanclap.audio import as_clips
 from humanclap.models.base import ClapModel, as_texts
 from humanclap.models.laion.arch import normalise_arch, strip_module_prefix
-from humanclap.models.laion.library import roberta_base_text_branch, torchaudio_module
+from humanclap.models.laion.library import roberta_base_text_branch
 from humanclap.models.laion.preprocess import CLIP_SAMPLES, SAMPLE_RATE, audio_features
 from humanclap.models.tokenizer import (
     GPT2_BPE,
@@ -82,8 +82,6 @@ class LaionClap(ClapModel):
     ) -> None:
         super().__init__(spec)
         arch = normalise_arch(arch)
-        if arch["fusion"]:
-            torchaudio_module()
         if tokenizer is None:
             tokenizer = _tokenizer_for(arch["tokenizer"])
         if not MIN_VOCAB_SIZE <= len(tokenizer) <= _ROBERTA_VOCAB:

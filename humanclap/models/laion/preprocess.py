@@ -1,11 +1,17 @@
-"""LAION-CLAP's audio preprocessing, on tensors and deterministic.
+"""LAION-CLAP's audio preprocessing, on tensors and deterministic, without torchaudio.
 
 Reproduces ``CLAP_Module.get_audio_embedding_from_data`` / ``_from_filelist``'s preparation of
 one clip: int16 quantisation (:func:`quantize_int16`), "repeatpad" of short clips
 (:func:`repeatpad`) to 480,000 samples (10 s at 48 kHz), and for fusion models laion's mel
-spectrogram of the whole clip (:func:`laion_mel`). Where laion draws random numbers, fixed
-choices are made: a long clip is cropped to its first 10 s, and the fusion chunks are the
-centres of each third of the possible positions.
+spectrogram in dB (:func:`laion_mel`, laion's ``get_mel`` written with ``torch.stft`` and
+the tiny CLAP's HTK filter bank instead of torchaudio) and the 4-channel ``mel_fusion`` input
+(:func:`audio_features`).
+
+Where laion draws random numbers, fixed choices are made. A clip longer than 10 s is cropped to
+its first 10 s (laion: a random window). For fusion models, a clip longer than 10 s + one hop
+keeps laion's channel 0 (the whole mel spectrogram shrunk to 1001 frames by torchvision's
+antialiased bilinear ``Resize``) and takes channels 1-3 at :func:`fusion_starts`: the middle of
+each third of the possible start frames (laion: a uniform random frame in each third).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ __all__ = [
     "DB_FLOOR",
     "SAMPLE_RATE",
     "audio_features",
+    "fusion_starts",
     "laion_mel",
     "mel_basis",
     "power_to_db",
@@ -85,18 +92,19 @@ def repeatpad(wave: Tensor, num_samples: int = CLIP_SAMPLES) -> Tensor:
 
 
 @lru_cache(maxsize=8)
-def _mel_basis(
-    sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float
-) -> Tensor:
+def _mel_basis(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> Tensor:
     """torchaudio's ``melscale_fbanks(..., norm=None, mel_scale="htk")``, shape (n_freqs, n_mels)."""
-    return mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max).T.contiguous()
+    fb = mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max, compute_dtype=torch.float32)
+    return fb.T.contiguous()
 
 
 def mel_basis(audio_cfg: dict[str, Any]) -> Tensor:
     """laion's fusion mel filter bank for ``audio_cfg`` (cached; do not modify it in place).
 
     HTK mel scale, triangles that peak at 1, no area normalisation, between ``fmin`` and
-    ``fmax``: :func:`humanclap.models.frontend.mel_filterbank`, the tiny CLAP's filter bank.
+    ``fmax``: :func:`humanclap.models.frontend.mel_filterbank` (the tiny CLAP's filter bank)
+    computed in float32 arithmetic, which is torchaudio's ``melscale_fbanks(window_size // 2 + 1,
+    fmin, fmax, mel_bins, sample_rate, norm=None, mel_scale="htk")`` bit for bit.
 
     Parameters
     ----------
@@ -141,8 +149,9 @@ def laion_mel(wave: Tensor, audio_cfg: dict[str, Any]) -> Tensor:
     win_length=window_size, hop_length=hop_size, center=True, pad_mode="reflect", power=2.0,
     norm=None, onesided=True, n_mels=mel_bins, f_min=fmin, f_max=fmax)`` (a periodic Hann window,
     HTK mel scale) and ``AmplitudeToDB(top_db=None)``, transposed: the same ``torch.stft``,
-    ``|X|^2``, :func:`mel_basis`, :func:`power_to_db`. The filter bank is computed in float64
-    and rounded to float32 (torchaudio computes it in float32: entries differ by < 1e-6).
+    ``|X|^2`` (``abs().pow(2)``, as torchaudio), :func:`mel_basis` (torchaudio's filter bank bit
+    for bit), :func:`power_to_db`. The mel product is torchaudio's ``(frames, freqs) @ (freqs,
+    mels)``, left as (frames, mels) where torchaudio transposes it and laion transposes it back.
 
     Parameters
     ----------
@@ -175,8 +184,30 @@ def laion_mel(wave: Tensor, audio_cfg: dict[str, Any]) -> Tensor:
     return power_to_db(torch.matmul(power.transpose(0, 1), basis))
 
 
+def fusion_starts(total_frames: int, chunk_frames: int) -> list[int]:
+    """The 3 start frames of the fusion chunks: the middle of each third of the possible starts.
+
+    laion splits the start frames ``0 .. total_frames - chunk_frames`` into 3 runs with
+    ``np.array_split`` and draws one frame of each at random (an empty run gives 0); here each
+    run gives its middle element, ``run[len(run) // 2]``.
+
+    Parameters
+    ----------
+    total_frames : int
+        Frames of the whole clip's mel spectrogram.
+    chunk_frames : int
+        Frames of one chunk (``480000 // hop_size + 1``), at most ``total_frames``.
+
+    Returns
+    -------
+    list of 3 int
+    """
+    ranges = np.array_split(np.arange(total_frames - chunk_frames + 1), 3)
+    return [int(r[len(r) // 2]) if len(r) else 0 for r in ranges]
+
+
 def _fusion_features(wave: Tensor, audio_cfg: dict[str, Any]) -> dict[str, Tensor]:
-    """Copy of laion's fusion branch of ``get_audio_features`` with fixed chunk positions."""
+    """laion's fusion branch of ``get_audio_features`` with fixed chunk positions (module doc)."""
     cfg = audio_cfg
     if wave.shape[0] <= CLIP_SAMPLES:
         wave = repeatpad(wave)
@@ -194,10 +225,8 @@ def _fusion_features(wave: Tensor, audio_cfg: dict[str, Any]) -> dict[str, Tenso
         mel_fusion = torch.stack([mel, mel, mel, mel], dim=0)
         longer = False
     else:
-        ranges = np.array_split(list(range(0, total_frames - chunk_frames + 1)), 3)
-        starts = [int(r[len(r) // 2]) if len(r) else 0 for r in ranges]
-        chunks = [mel[s : s + chunk_frames, :] for s in starts]
-        import torchvision  # lazy: optional, only fusion models need it (slow to import)
+        chunks = [mel[s : s + chunk_frames, :] for s in fusion_starts(total_frames, chunk_frames)]
+        import torchvision  # lazy: slow to import; only fusion models need it (laion's Resize)
 
         shrink = torchvision.transforms.Resize(size=[chunk_frames, cfg["mel_bins"]])
         mel_fusion = torch.stack([shrink(mel[None])[0], *chunks], dim=0)
@@ -228,8 +257,9 @@ def audio_features(wave: Tensor, audio_cfg: dict[str, Any], fusion: bool) -> dic
     Returns
     -------
     dict
-        ``waveform``: Tensor (480000,); ``longer``: bool Tensor (1,); for fusion models
-        ``mel_fusion``: Tensor (4, frames, mel_bins).
+        ``waveform``: Tensor (480000,); ``longer``: bool Tensor (1,), True only for a fusion
+        model's clip longer than 10 s + one hop; for fusion models ``mel_fusion``: Tensor
+        (4, 480000 // hop_size + 1, mel_bins) in dB, (4, 1001, 64) for laion's models.
     """
     wave = quantize_int16(wave)
     if not fusion:

@@ -1,0 +1,140 @@
+"""The real run (``make relate``): what it will do, and about how long it takes on a GPU.
+
+:func:`plan` reads a parameters file (``params/relate-gpu.yaml``) and the chapters' declared
+defaults, counts RELATE's pairs per split from its rating files, and estimates the GPU time of
+every fine-tuning run and scoring pass from measured throughputs: the GPU benchmark results in
+``bench/results/`` when present (``bench/gpu_check.py`` writes them), else stated assumptions
+(labelled as such in the plan). Result tables already in ``results_dir`` are skipped, as the
+chapters skip them.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from humanclap.book.results import ResultTables, results_folder
+from humanclap.book.runner import declared_parameters, load_params
+from humanclap.data import load_relate, pair_table
+
+__all__ = ["ASSUMED", "RunPlan", "plan"]
+
+#: Throughputs assumed when no GPU benchmark has been run (NOT measured).
+ASSUMED: dict[str, float] = {
+    "train_pairs_per_s": 100.0,  # fine-tuning, all weights, bf16, batch 32
+    "embed_clips_per_s": 300.0,  # inference, bf16
+}
+#: The chapters `make relate` runs and the result tables each writes.
+CHAPTERS: dict[str, tuple[str, ...]] = {
+    "02_clapscore_vs_humans": ("02_clapscore",),
+    "03_human_clap": ("03_runs", "03_history", "03_test_scores"),
+    "04_loss_study": ("04_runs", "04_test_scores"),
+}
+
+
+@dataclass
+class RunPlan:
+    """What ``make relate`` will run.
+
+    Attributes
+    ----------
+    steps : pd.DataFrame
+        One row per chapter: fine-tuning runs, epochs, scored pairs, estimated GPU seconds,
+        and whether its tables are already there (then skipped).
+    throughput : dict
+        The throughputs used, and where each comes from (measured file or assumption).
+    """
+
+    steps: pd.DataFrame
+    throughput: dict[str, Any]
+
+    @property
+    def total_hours(self) -> float:
+        todo = self.steps[~self.steps["done"]]
+        return float(todo["gpu_seconds"].sum()) / 3600
+
+    def report(self) -> str:
+        lines = [self.steps.to_string(index=False), ""]
+        for key, value in self.throughput.items():
+            lines.append(f"{key}: {value}")
+        lines.append(f"estimated GPU time still to run: {self.total_hours:.1f} h")
+        return "\n".join(lines)
+
+
+def _measured(bench_dir: Path) -> dict[str, Any]:
+    """Throughputs from GPU benchmark results, else the assumptions."""
+    out: dict[str, Any] = {k: (v, "assumed, not measured") for k, v in ASSUMED.items()}
+    finetune = bench_dir / "finetune-cuda.json"
+    if finetune.is_file():
+        configs = json.loads(finetune.read_text()).get("configs", [])
+        best = [c for c in configs if c.get("trainable") == "all" and c.get("pairs_per_s")]
+        if best:
+            out["train_pairs_per_s"] = (max(c["pairs_per_s"] for c in best), str(finetune))
+    for path in sorted(bench_dir.glob("embed-cuda*.json")):
+        ours = json.loads(path.read_text()).get("ours", {}).get("cold_clips_per_s")
+        if ours:
+            out["embed_clips_per_s"] = (float(ours), str(path))
+    return out
+
+
+def _value(name: str, chapter: str, params: Mapping[str, Any], declared: Mapping) -> Any:
+    own = params["notebooks"].get(chapter) or {}
+    if name in own:
+        return own[name]
+    if name in params["common"]:
+        return params["common"][name]
+    return ast.literal_eval(declared[name]["default"])
+
+
+def _runs(chapter: str, params: Mapping[str, Any], declared: Mapping) -> int:
+    """Fine-tuning runs of a chapter (recipes x seeds)."""
+    if chapter == "02_clapscore_vs_humans":
+        return 0
+    seeds = len(_value("seeds", chapter, params, declared))
+    if chapter == "03_human_clap":
+        return seeds
+    recipes = len(_value("losses", chapter, params, declared))
+    recipes += len(_value("lambda_sweep", chapter, params, declared))
+    recipes += int(bool(_value("mask_study", chapter, params, declared)))
+    return recipes * seeds
+
+
+def plan(
+    params_file: str | os.PathLike,
+    notebooks: str | os.PathLike = "notebooks",
+    bench_dir: str | os.PathLike = "bench/results",
+    relate_dir: str | os.PathLike | None = None,
+) -> RunPlan:
+    """The plan of ``make relate`` for ``params_file`` (see the module doc)."""
+    params = load_params(params_file)
+    counts = pair_table(load_relate(relate_dir, categories=False))["split"].value_counts()
+    rates = _measured(Path(bench_dir))
+    train_rate, embed_rate = rates["train_pairs_per_s"][0], rates["embed_clips_per_s"][0]
+    rows = []
+    for chapter, tables in CHAPTERS.items():
+        declared = declared_parameters(Path(notebooks) / f"{chapter}.ipynb")
+        runs = _runs(chapter, params, declared)
+        epochs = int(_value("num_epochs", chapter, params, declared)) if runs else 0
+        per_run = epochs * counts.get("train", 0) / train_rate
+        per_run += (epochs + 1) * counts.get("validation", 0) / embed_rate
+        scored = counts.get("test", 0) * (runs + 1)
+        folder = results_folder(_value("results_dir", chapter, params, declared))
+        rows.append(
+            {
+                "chapter": chapter,
+                "fine-tuning runs": runs,
+                "epochs each": epochs,
+                "test pairs scored": scored,
+                "gpu_seconds": round(runs * per_run + scored / embed_rate),
+                "done": ResultTables(folder).has(*tables),
+            }
+        )
+    rates["pairs per split"] = {k: int(v) for k, v in counts.items()}
+    return RunPlan(pd.DataFrame(rows), rates | {"epochs": "at most; early stopping may end sooner"})

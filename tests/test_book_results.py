@@ -1,0 +1,148 @@
+"""Result tables of heavy runs (humanclap.book.results), chapters reading them, and the plan of
+the real run (humanclap.book.relate_run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from humanclap import models
+from humanclap.book import open_chapter, relate_run
+from humanclap.book.results import (
+    ResultTables,
+    provenance,
+    run_histories,
+    run_summary,
+    scores_from_table,
+    scores_table,
+)
+from humanclap.train import HISTORY_COLUMNS, FinetuneResult
+
+PAIRS = pd.DataFrame({"wavname": ["/a/1.wav", "/a/2.wav", "/b/1.wav"], "text": ["x", "y", "x"]})
+
+
+def test_tables_are_computed_once_then_read(tmp_path: Path) -> None:
+    tables = ResultTables(tmp_path / "results")
+    calls = []
+
+    def compute() -> pd.DataFrame:
+        calls.append(1)
+        return PAIRS.assign(score=[0.1, 1 / 3, np.pi])
+
+    first = tables.get("02_clapscore", compute, lambda: {"seed": 3})
+    again = tables.get("02_clapscore", compute, lambda: {"seed": 4})
+    assert len(calls) == 1 and tables.has("02_clapscore")
+    pd.testing.assert_frame_equal(first, again, check_exact=True)  # floats survive the CSV
+    assert again.attrs["provenance"] == {"seed": 3}
+    assert not tables.has("02_clapscore", "missing")
+
+
+def test_no_folder_computes_and_keeps_nothing(tmp_path: Path) -> None:
+    tables = ResultTables(None)
+    out = tables.get("x", lambda: PAIRS, lambda: {})
+    assert out is PAIRS and not tables.has("x")
+    with pytest.raises(ValueError, match="no results_dir"):
+        tables.path("x")
+
+
+def test_provenance_records_model_checkpoint_and_packages(tmp_path: Path) -> None:
+    model = models.load("tiny:random")
+    path = model.save(tmp_path / "m.pt")
+    about = provenance(models.load(path), seeds=[0, 1], device="cpu", note="x")
+    assert about["model"]["fingerprint"] == model.fingerprint
+    assert about["seeds"] == [0, 1] and about["device"] == "cpu" and about["note"] == "x"
+    assert about["packages"]["torch"] == torch.__version__.split("+")[0] or about["packages"][
+        "torch"
+    ].startswith(torch.__version__.split("+")[0])
+    assert provenance(model)["model"]["checkpoint_sha256"] is None  # "tiny:random": no file
+
+
+def test_scores_table_round_trip_and_alignment() -> None:
+    base = np.array([0.1, 0.2, 0.3])
+    seeded = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    table = scores_table(PAIRS, {"CLAPScore": base, "Human-CLAP": seeded}, seeds=[7, 9])
+    assert list(table.columns) == [
+        "wavname",
+        "text",
+        "CLAPScore",
+        "Human-CLAP | seed 7",
+        "Human-CLAP | seed 9",
+    ]
+    shuffled = PAIRS.iloc[[2, 0, 1]].reset_index(drop=True)
+    back = scores_from_table(table, shuffled, ["CLAPScore", "Human-CLAP"], [7, 9])
+    np.testing.assert_array_equal(back["CLAPScore"], base[[2, 0, 1]])
+    np.testing.assert_array_equal(back["Human-CLAP"], seeded[:, [2, 0, 1]])
+    other = pd.DataFrame({"wavname": ["/c/9.wav"], "text": ["z"]})
+    with pytest.raises(ValueError, match="no score"):
+        scores_from_table(table, other, ["CLAPScore"], [7, 9])
+
+
+def _result(epochs: int, seed: int) -> FinetuneResult:
+    history = pd.DataFrame(
+        {c: np.arange(epochs + 1, dtype=float) + seed for c in HISTORY_COLUMNS}
+    ).astype({"epoch": int})
+    return FinetuneResult(None, history, 1, 0.5 + seed, Path(f"/runs/{seed}"), False, 12.0)
+
+
+def test_run_summary_and_histories() -> None:
+    runs = {"wsce+mae": [_result(2, 0), _result(2, 1)]}
+    summary = run_summary(runs, seeds=[0, 1])
+    assert summary[["name", "seed", "best_val_srcc", "out_dir"]].values.tolist() == [
+        ["wsce+mae", 0, 0.5, "/runs/0"],
+        ["wsce+mae", 1, 1.5, "/runs/1"],
+    ]
+    history = run_histories(runs, seeds=[0, 1])
+    assert len(history) == 6 and set(history["seed"]) == {0, 1}
+
+
+def test_a_chapter_with_all_its_tables_loads_no_model_and_no_audio(tmp_path, fake_relate) -> None:
+    relate = tmp_path / "RELATE"
+    fake_relate(relate)
+    results = tmp_path / "results"
+    model = models.load("tiny:random")
+    ResultTables(results).write("02_clapscore", PAIRS.assign(clapscore=0.5), provenance(model))
+    namespace = {
+        "dataset": "relate",
+        "relate_dir": str(relate),
+        "model": "laion:no-such-checkpoint",  # loading it would fail: it must not be loaded
+        "results_dir": str(results),
+        "device": "cpu",
+    }
+    ch = open_chapter(namespace, tables=("02_clapscore",))
+    assert ch.from_results and ch.model is None and ch.data.kind == "relate"
+    assert ch.data.audio_dir is None  # no audio needed
+    assert model.fingerprint in ch.model_label(table="02_clapscore")
+    assert ch.model_spec("02_clapscore") == "tiny:random"
+    with pytest.raises(FileNotFoundError, match="audio"):  # a missing table: compute, audio needed
+        open_chapter(namespace, tables=("02_clapscore", "02_other"))
+
+
+def test_the_world_never_reads_or_writes_result_tables(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    ResultTables(results).write("02_clapscore", PAIRS.assign(clapscore=0.5), {})
+    namespace = {"dataset": "synthetic", "world_size": 40, "results_dir": str(results)}
+    ch = open_chapter(namespace, tables=("02_clapscore",), load_model=False)
+    assert ch.data.is_simulated and not ch.from_results and ch.results.folder is None
+
+
+def test_relate_plan(relate_dir: Path, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    params = tmp_path / "p.yaml"
+    params.write_text(
+        "common:\n  results_dir: " + str(tmp_path / "res") + "\n  num_epochs: 4\n"
+        "notebooks:\n  03_human_clap:\n    seeds: [0, 1]\n  04_loss_study:\n"
+        "    seeds: [0]\n    losses: [mae, wsce+mae]\n    lambda_sweep: [3.0]\n"
+    )
+    ResultTables(tmp_path / "res").write("02_clapscore", PAIRS, {})
+    plan = relate_run.plan(params, root / "notebooks", tmp_path / "no-bench", relate_dir)
+    rows = plan.steps.set_index("chapter")
+    assert rows.loc["03_human_clap", "fine-tuning runs"] == 2
+    assert rows.loc["04_loss_study", "fine-tuning runs"] == 4  # 2 losses + 1 lambda + the mask
+    assert rows.loc["04_loss_study", "epochs each"] == 4
+    assert rows.loc["02_clapscore_vs_humans", "done"] and not rows["done"].iloc[1:].any()
+    assert "assumed, not measured" in plan.report()
+    assert plan.throughput["pairs per split"] == {"train": 2862, "test": 1311, "validation": 1287}
