@@ -35,12 +35,13 @@ duration. ``create_model`` calls ``RobertaModel.from_pretrained('roberta-base')`
 :func:`roberta_base_text_branch` replaces that, only while a model is built, by
 ``RobertaModel(roberta_base_config())`` (the weights come from the checkpoint, or stay random).
 PANN audio encoders are refused (laion_clap's embedding code is broken for them). Fusion models
-need ``torchaudio`` (for laion's mel front end of the fusion branch).
+work without ``torchaudio``: laion's mel front end is computed in plain torch
+(:mod:`~humanclap.models.laion.preprocess`).
 
 Modules
 -------
 - :mod:`~humanclap.models.laion.arch` -- the ``arch`` dict: checked, or read off a state dict.
-- :mod:`~humanclap.models.laion.library` -- laion_clap imported and built offline, torchaudio.
+- :mod:`~humanclap.models.laion.library` -- laion_clap imported and built offline.
 - :mod:`~humanclap.models.laion.preprocess` -- laion's audio preprocessing, deterministic.
 - :mod:`~humanclap.models.laion.model` -- :class:`LaionClap` and its LAION-format weights.
 - :mod:`~humanclap.models.laion.checkpoint` -- LAION's checkpoint files, the released ones.
