@@ -355,18 +355,6 @@ def test_pann_is_refused(tmp_path):
         models.load(tmp_path / "pann.pt")
 
 
-def test_fusion_without_torchaudio_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "torchaudio", None)  # import torchaudio -> ImportError
-    with pytest.raises(ImportError, match=r"torchaudio.*torch 2\.9\.1 \+ torchaudio 2\.9"):
-        models.load("laion:random", fusion=True)
-    state = _fake_state(
-        **{"audio_branch.patch_embed.fusion_model.local_att.0.weight": torch.zeros(1)}
-    )
-    torch.save({"state_dict": {"module." + k: v for k, v in state.items()}}, tmp_path / "fusion.pt")
-    with pytest.raises(ImportError, match="fusion models need torchaudio"):
-        models.load(tmp_path / "fusion.pt")
-
-
 def test_small_tokenizer_is_refused():
     from transformers import RobertaTokenizer
 
@@ -394,8 +382,18 @@ def test_missing_checkpoint_offline_fails_fast():
     assert "HUMANCLAP_OFFLINE" in message and laion.CHECKPOINTS["630k-audioset-best"].url in message
 
 
+def test_hf_hub_offline_alone_stops_the_checkpoint_download(monkeypatch):
+    monkeypatch.delenv("HUMANCLAP_OFFLINE")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("network touched"))
+    message = _assert_fast_missing("laion:630k-audioset-best")
+    assert "Not downloading: $HF_HUB_OFFLINE=1" in message
+
+
 def test_missing_checkpoint_dead_network_fails_fast(monkeypatch):
     monkeypatch.delenv("HUMANCLAP_OFFLINE")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the Makefile sets it
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("network disabled in this test")

@@ -41,6 +41,7 @@ from __future__ import annotations
 from humanclap import similarity
 from humanclap.models import backends as _backends  # noqa: F401 (registers the backends)
 from humanclap.models.base import ClapModel, pad_or_crop, stable_hash
+from humanclap.models.checkpoint import UnsafeCheckpointError
 from humanclap.models.registry import (
     BACKENDS,
     PRETRAINED,
@@ -61,6 +62,7 @@ __all__ = [
     "PRETRAINED_GROUP",
     "Backend",
     "ClapModel",
+    "UnsafeCheckpointError",
     "load",
     "load_checkpoint",
     "pad_or_crop",

@@ -134,10 +134,11 @@ def allowed_globals() -> types.MappingProxyType[str, Any]:
     Returns
     -------
     mapping of str to object
-        Read-only. torch: ``torch._utils._rebuild_tensor``, ``_rebuild_tensor_v2``, ``_rebuild_tensor_v3``,
-        ``_rebuild_parameter``; the storage types ``torch.<Name>Storage`` and
-        ``torch.storage.UntypedStorage`` (as :class:`torch.serialization.StorageType`, which
-        only carries a dtype); every ``torch.<dtype>``; ``torch.device``.
+        Read-only. torch: ``torch._utils._rebuild_tensor``, ``_rebuild_tensor_v2``,
+        ``_rebuild_tensor_v3``, ``_rebuild_parameter``; the storage types
+        ``torch.<Name>Storage`` and ``torch.storage.UntypedStorage`` (as
+        :class:`torch.serialization.StorageType`, which only carries a dtype); every
+        ``torch.<dtype>``; ``torch.device``.
         ``collections.OrderedDict``. ``_codecs.encode`` (latin-1 text to bytes only: pickle
         protocol 2's ``bytes``). numpy: ``numpy.dtype`` (always a copy), ``numpy.ndarray``,
         and ``multiarray.scalar``, ``multiarray._reconstruct``, ``numeric._frombuffer`` under

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: File name endings that make a spec string a path.
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 
 
 @dataclass(frozen=True)

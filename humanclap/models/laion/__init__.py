@@ -10,7 +10,8 @@ Specs (see :func:`build`)
     A checkpoint in LAION's format (``{"state_dict": ..., "epoch": ...}`` or a bare state dict,
     keys possibly prefixed ``module.``, with or without ``text_branch.embeddings.position_ids``).
     The HTS-AT size (tiny/base/large, window 1024/1536) and the fusion variant are read off the
-    state dict. Read with ``torch.load(..., weights_only=True)`` only.
+    state dict. Read with :func:`humanclap.models.checkpoint.load_weights_only`, whose unpickler
+    runs no code (tensors, numpy scalars and dicts only), or from ``.safetensors``.
 ``"laion:random"`` / ``"laion:random:<seed>"``
     The architecture with random weights (``amodel="HTSAT-tiny"``, ``fusion=False`` by default),
     built offline; tokenizer from ``roberta_tokenizer(allow_gpt2=True)``.

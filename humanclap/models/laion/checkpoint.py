@@ -15,7 +15,7 @@ from torch import Tensor
 from humanclap.models.checkpoint import load_weights_only
 from humanclap.models.laion.arch import infer_arch
 from humanclap.models.laion.model import LaionClap
-from humanclap.utils import ENV_OFFLINE, DownloadError, cache_dir, download, is_offline
+from humanclap.utils import DownloadError, cache_dir, download, is_offline, offline_reason
 
 __all__ = [
     "CHECKPOINTS",
@@ -140,8 +140,6 @@ def load_laion_checkpoint(
         (pickled code: :class:`~humanclap.models.checkpoint.UnsafeCheckpointError`), not a
         LAION-CLAP state dict, an unsupported architecture (PANN, non-RoBERTa), or weights that
         do not fit (names the keys).
-    ImportError
-        A fusion checkpoint and no torchaudio.
     """
     path = Path(path)
     obj = load_weights_only(path) if checkpoint is None else checkpoint
@@ -191,8 +189,8 @@ def laion_checkpoint_path(name: str, *, progress: bool | None = None) -> Path:
         f"{entry.url} on a machine that is online and put it in {cache}, or in a folder named "
         f"by the environment variable {ENV_LAION_DIR}."
     )
-    if is_offline():
-        raise LaionCheckpointNotFoundError(f"{hint} Not downloading: ${ENV_OFFLINE} is set.")
+    if is_offline(hub=True):  # the checkpoints are on the Hugging Face hub
+        raise LaionCheckpointNotFoundError(f"{hint} Not downloading: {offline_reason(hub=True)}.")
     try:
         return download(
             entry.url,
