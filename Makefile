@@ -17,6 +17,9 @@ endif
 ifneq ($(wildcard $(SHARED)/audiocaps-categories/tempo_notempo_2_2024-12-11.csv),)
 export HUMANCLAP_CATEGORIES ?= $(abspath $(SHARED)/audiocaps-categories/tempo_notempo_2_2024-12-11.csv)
 endif
+ifneq ($(wildcard $(SHARED)/audioset-ontology/ontology.json),)
+export HUMANCLAP_ONTOLOGY ?= $(abspath $(SHARED)/audioset-ontology/ontology.json)
+endif
 # laion_clap loads tokenizers from the Hugging Face hub at import time; offline that retries for
 # minutes. Set HF_HUB_OFFLINE=0 on a machine that is online and wants downloads.
 export HF_HUB_OFFLINE ?= 1

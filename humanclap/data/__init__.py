@@ -12,6 +12,12 @@ Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
   :func:`screening_summary`.
 - :mod:`humanclap.data.pairs` -- :func:`pair_table`, :func:`explode_categories`.
 - :mod:`humanclap.data.categories` -- AudioSet top-level categories per AudioCaps clip.
+- :mod:`humanclap.data.ontology` -- the AudioSet ontology file (argument, environment, cache,
+  checksummed download) and its hierarchy, :class:`Ontology`.
+- :mod:`humanclap.data.matcher` -- caption -> AudioSet classes (:func:`match_captions`).
+- :mod:`humanclap.data.events` -- fine event types per caption and per pair
+  (:func:`caption_events`, :func:`explode_events`), :func:`caption_complexity`,
+  :func:`validate_top_level`.
 - :mod:`humanclap.data.relate` -- :func:`load_relate` (and every RELATE name above).
 - :mod:`humanclap.data.synthetic` -- the simulated world in RELATE's layout (a subpackage).
 - :mod:`humanclap.data.datasets` -- which of them a chapter runs on (``dataset="auto"``).
@@ -22,6 +28,16 @@ Deprecated aliases: :mod:`humanclap.data.download` (use :mod:`humanclap.utils`) 
 
 from humanclap.data.categories import CATEGORY_NAMES, load_categories
 from humanclap.data.datasets import Dataset, resolve_dataset
+from humanclap.data.events import (
+    NO_EVENT,
+    caption_complexity,
+    caption_events,
+    explode_events,
+    unmatched_words,
+    validate_top_level,
+)
+from humanclap.data.matcher import match_captions
+from humanclap.data.ontology import Ontology, OntologyClass, OntologyError, load_ontology
 from humanclap.data.relate import (
     ASPECTS,
     SOURCES,
@@ -38,19 +54,30 @@ from humanclap.utils import ChecksumError, DownloadError, download, sha256_file
 __all__ = [
     "ASPECTS",
     "CATEGORY_NAMES",
+    "NO_EVENT",
     "SOURCES",
     "SPLITS",
     "ChecksumError",
     "Dataset",
     "DownloadError",
+    "Ontology",
+    "OntologyClass",
+    "OntologyError",
     "RelateDataError",
+    "caption_complexity",
+    "caption_events",
     "download",
     "explode_categories",
+    "explode_events",
     "load_categories",
+    "load_ontology",
     "load_relate",
+    "match_captions",
     "pair_table",
     "resolve_dataset",
     "resolve_relate_root",
     "screening_summary",
     "sha256_file",
+    "unmatched_words",
+    "validate_top_level",
 ]
