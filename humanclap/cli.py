@@ -9,6 +9,10 @@ Sub-commands
 ``humanclap relate-plan``
     What ``make relate`` will run and an estimate of its GPU time (see
     :mod:`humanclap.book.relate_run`).
+``humanclap agree``
+    How far a file of predictions (any metric) agrees with RELATE's listeners, by group,
+    against each group's noise ceiling (see :mod:`humanclap.agree`); exit status 0 ok, 2 bad
+    input or nothing joins.
 ``humanclap relate-audio``
     Check a copy of RELATE's audio (folder or zip) against every rated clip (see
     :mod:`humanclap.data.relate_audio`); exit status 0 when complete, 1 when anything is missing
@@ -30,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from humanclap import models, score
+from humanclap import agree, models, score
 from humanclap.book import runner as nbrun
 from humanclap.book.relate_run import plan as relate_plan
 from humanclap.data import RelateDataError
@@ -192,6 +196,22 @@ def _cmd_relate_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_agree(args: argparse.Namespace) -> int:
+    try:
+        run = agree.run_agree(
+            args.predictions, args.pred_col, args.out, key_col=args.key_col,
+            text_col=args.text_col, against=args.against, against_col=args.against_col,
+            split=args.split, aspect=args.aspect, relate_dir=args.relate_dir,
+            n_boot=args.n_boot, seed=args.seed, min_pairs=args.min_pairs,
+        )  # fmt: skip
+    except (ValueError, OSError) as err:  # PredictionError, RelateDataError, a bad table
+        print(f"humanclap agree: {err}", file=sys.stderr)
+        return 2
+    for line in run.summary():
+        print(f"humanclap agree: {line}", file=sys.stderr)
+    return 0
+
+
 def _cache_location(cache_dir: str) -> str:
     """The embedding cache folder a ``--cache-dir`` value means, for messages."""
     return str(default_cache_dir() if cache_dir == "auto" else cache_dir)
@@ -302,11 +322,48 @@ def _add_relate_plan(sub: argparse._SubParsersAction) -> None:
     rp.set_defaults(func=_cmd_relate_plan)
 
 
+def _add_agree(sub: argparse._SubParsersAction) -> None:
+    ag = sub.add_parser(
+        "agree",
+        help="agreement of a predictions file with RELATE's listeners",
+        description=(
+            "Join a CSV of predictions (one per wav, or per wav and text) to the screened pair "
+            "means of a RELATE split and write SRCC, LCC, KTAU, MSE and calibrated MSE with "
+            "bootstrap intervals, overall and by origin, source, category (and event), beside "
+            "each group's noise ceiling; the within- versus between-source decomposition; with "
+            "--against, paired differences. Missing and extra pairs are reported, never dropped "
+            "silently. Exit status: 0 ok, 2 bad input or nothing joins."
+        ),
+    )
+    ag.add_argument("predictions", type=Path, help="CSV of predictions")
+    ag.add_argument("--pred-col", required=True, help="column of the predictions")
+    ag.add_argument(
+        "--key-col", default="wav_path",
+        help="audio column: a path ending with <source>/<split>/<id>.wav (default: wav_path)",
+    )  # fmt: skip
+    ag.add_argument("--text-col", default=None, help="text column (predictions per pair)")
+    ag.add_argument("--against", type=Path, default=None, help="a second predictions CSV")
+    ag.add_argument("--against-col", default=None, help="its column (default: --pred-col)")
+    ag.add_argument(
+        "--split", default="test", choices=["train", "validation", "test", "all"],
+        help="RELATE split of the pairs (default: test)",
+    )  # fmt: skip
+    ag.add_argument("--aspect", default="REL", choices=["REL", "IS", "OS"], help="rated aspect")
+    ag.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
+    ag.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    ag.add_argument(
+        "--min-pairs", type=_positive_int, default=20, help="smallest group with an estimate"
+    )
+    ag.add_argument("--relate-dir", default=None, help="RELATE's rating files")
+    ag.add_argument("--out", required=True, type=Path, help="output folder")
+    ag.set_defaults(func=_cmd_agree)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``humanclap`` command's argument parser, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="humanclap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run_notebooks, _add_score, _add_relate_audio, _add_relate_plan):
+    for add in (_add_run_notebooks, _add_score, _add_agree, _add_relate_audio, _add_relate_plan):
         add(sub)
     return parser
 

@@ -5,9 +5,12 @@ Every test runs with a private, empty download cache (``$HUMANCLAP_CACHE``) and 
 cache. A test that exercises downloads (against a loopback server) must
 ``monkeypatch.delenv("HUMANCLAP_OFFLINE")`` itself.
 
-The real RELATE ratings and the category table are found through ``$HUMANCLAP_RELATE_DIR`` and
-``$HUMANCLAP_CATEGORIES``, else in ``../shared`` beside the project root; the fixtures
-:func:`relate_dir` and :func:`categories_path` skip the test when neither exists.
+The real RELATE ratings, the category table and the AudioSet ontology are found through
+``$HUMANCLAP_RELATE_DIR``, ``$HUMANCLAP_CATEGORIES`` and ``$HUMANCLAP_ONTOLOGY``, else in
+``../shared`` beside the project root; the fixtures :func:`relate_dir`, :func:`categories_path`
+and :func:`ontology_path` skip the test when neither exists. So does
+:func:`xacle_predictions` (``$HUMANCLAP_XACLE_PREDICTIONS``, else
+``../shared/xacle-baseline/inference_results.csv``).
 """
 
 from __future__ import annotations
@@ -49,12 +52,32 @@ def relate_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ontology_path() -> Path:
+    """The real AudioSet ontology (``ontology.json``), or skip."""
+    return _real_path(
+        "HUMANCLAP_ONTOLOGY",
+        _SHARED / "audioset-ontology" / "ontology.json",
+        "AudioSet ontology",
+    )
+
+
+@pytest.fixture(scope="session")
 def categories_path() -> Path:
     """The real XACLE category table (``tempo_notempo_2_2024-12-11.csv``), or skip."""
     return _real_path(
         "HUMANCLAP_CATEGORIES",
         _SHARED / "audiocaps-categories" / _CATEGORIES_FILE,
         "AudioSet category table",
+    )
+
+
+@pytest.fixture(scope="session")
+def xacle_predictions() -> Path:
+    """The XACLE baseline's predictions for RELATE's test split (``inference_results.csv``)."""
+    return _real_path(
+        "HUMANCLAP_XACLE_PREDICTIONS",
+        _SHARED / "xacle-baseline" / "inference_results.csv",
+        "XACLE baseline predictions",
     )
 
 

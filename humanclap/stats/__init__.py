@@ -12,6 +12,7 @@ Submodules (one concern each; every public name is re-exported here, e.g.
 - :mod:`humanclap.stats.listeners` -- each listener's severity and consistency vs the others.
 - :mod:`humanclap.stats.mixed` -- mixed models with a listener random intercept; the cell model.
 - :mod:`humanclap.stats.effects` -- model vs listeners: calibrated residuals, standardised effects.
+- :mod:`humanclap.stats.decomposition` -- agreement within groups versus between them.
 """
 
 from humanclap.stats._checks import PAIR
@@ -24,6 +25,7 @@ from humanclap.stats.agreement import (
     paired_comparison,
 )
 from humanclap.stats.ceiling import noise_ceiling_table, one_vs_rest
+from humanclap.stats.decomposition import within_between
 from humanclap.stats.effects import calibrated_residuals, standardized_effects
 from humanclap.stats.interrater import reliability, reliability_by, split_half
 from humanclap.stats.listeners import listener_bias
@@ -52,4 +54,5 @@ __all__ = [
     "seed_comparison",
     "split_half",
     "standardized_effects",
+    "within_between",
 ]

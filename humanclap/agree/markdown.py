@@ -1,0 +1,196 @@
+"""The text of ``report.md``: what was joined, the headline numbers against the noise ceiling,
+the groups, the within- versus between-source decomposition in plain words, the paired
+comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from humanclap.agree.predictions import JoinResult
+from humanclap.agree.report import AgreementReport
+
+__all__ = ["render_markdown"]
+
+#: Examples of missing and extra pairs shown in the report (all are in the CSV files).
+MAX_EXAMPLES = 10
+_NAMES = {
+    "srcc": "SRCC",
+    "lcc": "LCC",
+    "ktau": "KTAU",
+    "mse": "MSE",
+    "mse_calibrated": "MSE (calibrated)",
+}
+
+
+def _num(value: float, digits: int = 3) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _ci(row: Mapping, digits: int = 3) -> str:
+    """``"0.361 [0.312, 0.408]"``, or ``"–"`` without an estimate."""
+    if not np.isfinite(row["estimate"]):
+        return "–"
+    return f"{_num(row['estimate'], digits)} [{_num(row['lo'], digits)}, {_num(row['hi'], digits)}]"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def _join_section(label: str, join: JoinResult) -> list[str]:
+    """What joined, and every missing or extra pair (counted; examples)."""
+    lines = [
+        f"**{label}** (`{join.path or 'predictions'}`): {join.n_predictions} prediction(s); "
+        f"**{len(join.joined)} of the {join.n_pairs} pairs of {join.where}** joined.",
+        "",
+    ]
+    if len(join.missing):
+        lines += [f"- **{len(join.missing)} pair(s) missing** (in {join.where}, no prediction):"]
+        lines += [
+            f"  - `{r.wavname}` {r.text!r} ({r.source})"
+            for r in join.missing.head(MAX_EXAMPLES).itertuples()
+        ]
+    else:
+        lines.append("- No pair of the split is missing.")
+    if len(join.extra):
+        counts = "; ".join(f"{n} {why}" for why, n in join.extra["reason"].value_counts().items())
+        lines += [f"- **{len(join.extra)} extra prediction(s)** match no pair ({counts}):"]
+        lines += [
+            f"  - line {r.line}: `{r.key}` ({r.reason})"
+            for r in join.extra.head(MAX_EXAMPLES).itertuples()
+        ]
+    else:
+        lines.append("- No extra prediction.")
+    if len(join.missing) > MAX_EXAMPLES or len(join.extra) > MAX_EXAMPLES:
+        lines.append(f"- (At most {MAX_EXAMPLES} of each shown; all in missing.csv / extra.csv.)")
+    return [*lines, ""]
+
+
+def _headline(report: AgreementReport) -> list[str]:
+    """The overall numbers with intervals, and LCC as a share of the ceiling."""
+    overall = report.overall()
+    ci_level = "95%"
+    rows = [[_NAMES[m], _ci(overall.loc[m]), int(overall.loc[m, "n"])] for m in overall.index]
+    lines = _table(["metric", f"estimate [{ci_level} CI]", "pairs"], rows)
+    ceiling = overall.loc["lcc", "ceiling_lcc"]
+    lcc = overall.loc["lcc", "estimate"]
+    a, b = report.calibration[report.pred]
+    lines += [
+        "",
+        f"Noise ceiling on LCC (what the true pair means would reach against these noisy "
+        f"means): **{_num(ceiling)}**; the LCC is {_num(100 * lcc / ceiling, 0)}% of it."
+        if np.isfinite(ceiling)
+        else "No noise ceiling (no ratings given).",
+        "",
+        f"MSE compares `{report.pred}` with `{report.target}` as they are; the calibrated MSE "
+        f"first maps it through the least-squares line `{report.target} ≈ {a:.3f} + "
+        f"{b:.3f} · {report.pred}` fitted on all {len(report.pairs)} joined pairs.",
+        "",
+    ]
+    return lines
+
+
+def _groups(report: AgreementReport) -> list[str]:
+    """One table row per group: SRCC, LCC, ceiling, MSEs."""
+    wide = report.agreement.pivot_table(
+        index=["grouping", "group"], columns="metric", values=["estimate", "lo", "hi"],
+        sort=False, dropna=False,
+    )  # fmt: skip
+    meta = report.agreement.drop_duplicates(["grouping", "group"]).set_index(["grouping", "group"])
+    rows = []
+    for key, m in meta.iterrows():
+        cell = {
+            metric: {part: wide.loc[key, (part, metric)] for part in ("estimate", "lo", "hi")}
+            for metric in ("srcc", "lcc", "mse", "mse_calibrated")
+        }
+        rows.append(
+            [key[0], key[1], int(m["n"]), _ci(cell["srcc"]), _ci(cell["lcc"]),
+             _num(m["ceiling_lcc"]), _num(cell["mse"]["estimate"], 2),
+             _num(cell["mse_calibrated"]["estimate"], 2), m["note"] or ""]
+        )  # fmt: skip
+    header = ["grouping", "group", "pairs", "SRCC [CI]", "LCC [CI]", "ceiling (LCC)", "MSE"]
+    lines = _table([*header, "MSE cal.", "note"], rows)
+    return [*lines, "", *[f"- {note}" for note in report.notes], ""]
+
+
+def _decomposition(report: AgreementReport, predictor: str) -> list[str]:
+    """The within- versus between-source SRCC in plain words."""
+    table = report.decomposition[report.decomposition["predictor"] == predictor]
+    within = table[table["component"] == "within"]
+    row = table[table["component"] != "within"].set_index("component")
+    parts = ", ".join(f"{r.group} {_num(r.estimate)} (n={r.n})" for r in within.itertuples())
+    overall, between = row.loc["overall", "estimate"], row.loc["between", "estimate"]
+    share = f"{_num(100 * between / overall, 0)}%" if overall and np.isfinite(overall) else "–"
+    return [
+        f"**`{predictor}`.** Within each source the SRCC is {parts}. Their mean weighted by "
+        f"pairs (Σ n_s·r_s / Σ n_s over the sources where it is defined) is "
+        f"**{_ci(row.loc['pooled_within'])}**. A predictor that knew only each source's mean "
+        f"prediction (every prediction replaced by its source's mean) would get SRCC "
+        f"**{_ci(row.loc['between'])}**, {share} of the overall SRCC "
+        f"{_ci(row.loc['overall'])}: that much of the overall agreement the differences "
+        f"between sources alone would give. Ranking the sources by their mean human score "
+        f"instead would give {_ci(row.loc['between_target_means'])}.",
+        "",
+    ]
+
+
+def _paired(report: AgreementReport) -> list[str]:
+    """The paired comparison table."""
+    rows = [
+        [r.grouping, r.group, _NAMES[r.metric], _num(r.estimate), _num(r.against),
+         _ci({"estimate": r.diff, "lo": r.lo, "hi": r.hi}), _num(r.p_value), int(r.n)]
+        for r in report.paired.itertuples()
+        if r.metric in ("srcc", "lcc", "mse_calibrated")
+    ]  # fmt: skip
+    header = ["grouping", "group", "metric", f"`{report.pred}`", f"`{report.against}`"]
+    return [
+        f"Paired bootstrap over the pairs both have (the same resampled pairs for both): "
+        f"diff = `{report.pred}` − `{report.against}` (for the MSEs a negative diff means "
+        f"`{report.pred}` is better). SRCC, LCC and calibrated MSE below; every metric is in "
+        "paired.csv.",
+        "",
+        *_table([*header, "diff [CI]", "p", "pairs"], rows),
+        "",
+    ]
+
+
+def render_markdown(
+    report: AgreementReport,
+    joins: Mapping[str, JoinResult] | None = None,
+    inputs: Mapping[str, str] | None = None,
+) -> str:
+    """The report as markdown.
+
+    Parameters
+    ----------
+    report : AgreementReport
+    joins : mapping of label to JoinResult, optional
+        How each predictions file joined (``{"predictions": ..., "against": ...}``).
+    inputs : mapping of str to str, optional
+        What was read (files, columns, aspect, split), listed first.
+    """
+    lines = [f"# Agreement of `{report.pred}` with RELATE's listeners", ""]
+    lines += [f"- {k}: {v}" for k, v in (inputs or {}).items()]
+    lines += [
+        f"- bootstrap: {report.n_boot} percentile resamples of the pairs (95% intervals), seed "
+        f"{report.seed}; groups with fewer than {report.min_pairs} pairs get no estimate",
+        "",
+    ]
+    if joins:
+        lines += ["## What was joined", ""]
+        for label, join in joins.items():
+            lines += _join_section(label, join)
+        lines += ["The analysis uses the joined pairs only.", ""]
+    lines += ["## All joined pairs", "", *_headline(report)]
+    lines += ["## By group", "", "![forest plot](forest.png)", "", *_groups(report)]
+    lines += ["## Within versus between sources", ""]
+    for predictor in report.decomposition["predictor"].unique():
+        lines += _decomposition(report, predictor)
+    if report.paired is not None:
+        lines += [f"## `{report.pred}` against `{report.against}`", "", *_paired(report)]
+        lines += ["![paired differences](paired.png)", ""]
+    return "\n".join(lines)
