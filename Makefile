@@ -8,8 +8,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PARAMS ?= params/book.yaml
 
-# In CI and on developers' machines the RELATE ratings and the category table sit in ../shared;
-# on a user's machine the library downloads them (checksummed) into its cache instead.
+# In CI and on developers' machines the RELATE ratings, the category table, the AudioSet ontology
+# and the XACLE baseline's predictions sit in ../shared; on a user's machine the library downloads
+# them (pinned, checksummed) into its cache instead.
 SHARED ?= ../shared
 ifneq ($(wildcard $(SHARED)/relate/scores/REL.csv),)
 export HUMANCLAP_RELATE_DIR ?= $(abspath $(SHARED)/relate)
@@ -19,6 +20,9 @@ export HUMANCLAP_CATEGORIES ?= $(abspath $(SHARED)/audiocaps-categories/tempo_no
 endif
 ifneq ($(wildcard $(SHARED)/audioset-ontology/ontology.json),)
 export HUMANCLAP_ONTOLOGY ?= $(abspath $(SHARED)/audioset-ontology/ontology.json)
+endif
+ifneq ($(wildcard $(SHARED)/xacle-baseline/inference_results.csv),)
+export HUMANCLAP_XACLE_PREDICTIONS ?= $(abspath $(SHARED)/xacle-baseline/inference_results.csv)
 endif
 # laion_clap loads tokenizers from the Hugging Face hub at import time; offline that retries for
 # minutes. Set HF_HUB_OFFLINE=0 on a machine that is online and wants downloads.

@@ -6,6 +6,7 @@ small fixture CSVs with their own sha256 (the checksum tables are monkeypatched)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -233,7 +234,11 @@ def test_categories_download(relate_server, served, monkeypatch):
     table = "audiocaps_id,caption,caption_label\n11,A dog barks,/m/0jbk\n22,x,/m/04rlf\n"
     (folder / "cats.csv").write_text(table)
     monkeypatch.setenv("HUMANCLAP_CATEGORIES_URL", f"{server.url}/cats.csv")
-    monkeypatch.setattr(categories_module, "CATEGORIES_SHA256", _sha(table.encode()))
+    monkeypatch.setattr(
+        categories_module,
+        "CATEGORIES",
+        dataclasses.replace(categories_module.CATEGORIES, sha256=_sha(table.encode())),
+    )
     # RELATE from the cache: "auto" downloads the table beside it
     ratings = load_relate()
     assert ratings["categories"].tolist() == ["Animal", "Animal"]

@@ -7,6 +7,7 @@ the matcher and the tables; the real ``ontology.json`` through the ``ontology_pa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -110,7 +111,11 @@ def test_environment_variable(ontology_path, monkeypatch, tmp_path):
 def test_download_into_cache(served, online, monkeypatch):  # noqa: F811
     folder, server = served
     text = _write(folder / "ontology.json", RECORDS)
-    monkeypatch.setattr(ontology_module, "ONTOLOGY_SHA256", _sha(text.encode()))
+    monkeypatch.setattr(
+        ontology_module,
+        "ONTOLOGY",
+        dataclasses.replace(ontology_module.ONTOLOGY, sha256=_sha(text.encode())),
+    )
     monkeypatch.setenv("HUMANCLAP_ONTOLOGY_URL", f"{server.url}/ontology.json")
     onto = load_ontology()
     assert onto.source == str(ontology_module.ontology_cache_path()) and len(onto) == len(RECORDS)

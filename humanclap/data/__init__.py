@@ -19,6 +19,8 @@ Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
   (:func:`caption_events`, :func:`explode_events`), :func:`caption_complexity`,
   :func:`validate_top_level`.
 - :mod:`humanclap.data.relate` -- :func:`load_relate` (and every RELATE name above).
+- :mod:`humanclap.data.relate_audio` -- RELATE's audio: found in a folder or zip, checked.
+- :mod:`humanclap.data.xacle` -- the XACLE baseline's predictions on the test split.
 - :mod:`humanclap.data.synthetic` -- the simulated world in RELATE's layout (a subpackage).
 - :mod:`humanclap.data.datasets` -- which of them a chapter runs on (``dataset="auto"``).
 
@@ -49,9 +51,11 @@ from humanclap.data.relate import (
     resolve_relate_root,
     screening_summary,
 )
+from humanclap.data.xacle import XACLE_PUBLISHED, find_xacle_predictions
 from humanclap.utils import ChecksumError, DownloadError, download, sha256_file
 
 __all__ = [
+    "XACLE_PUBLISHED",
     "ASPECTS",
     "CATEGORY_NAMES",
     "NO_EVENT",
@@ -68,6 +72,7 @@ __all__ = [
     "caption_events",
     "download",
     "explode_categories",
+    "find_xacle_predictions",
     "explode_events",
     "load_categories",
     "load_ontology",

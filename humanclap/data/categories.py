@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from humanclap.data.files import RelateDataError, read_csv_checked, row_error
-from humanclap.utils import ChecksumError, DownloadError, cache_dir, download
+from humanclap.utils import PinnedFile
 
 __all__ = [
+    "CATEGORIES",
     "CATEGORIES_SHA256",
     "CATEGORIES_URL",
     "CATEGORY_IDS",
@@ -57,9 +58,21 @@ ENV_CATEGORIES_URL = "HUMANCLAP_CATEGORIES_URL"
 _REQUIRED_COLUMNS = ("audiocaps_id", "caption", "caption_label")
 
 
+#: The category table as a pinned public file.
+CATEGORIES = PinnedFile(
+    "AudioSet category table",
+    CATEGORIES_FILENAME,
+    CATEGORIES_URL,
+    CATEGORIES_SHA256,
+    ("audiocaps-categories", CATEGORIES_COMMIT[:7]),
+    ENV_CATEGORIES,
+    ENV_CATEGORIES_URL,
+)
+
+
 def categories_cache_path() -> Path:
     """Where a downloaded category table is kept: ``<cache>/audiocaps-categories/e85c4f1/...``."""
-    return cache_dir("audiocaps-categories", CATEGORIES_COMMIT[:7], CATEGORIES_FILENAME)
+    return CATEGORIES.cache_path()
 
 
 def find_categories(
@@ -72,7 +85,7 @@ def find_categories(
     Order: 1) ``path``; 2) ``<root>/audiocaps_categories.csv`` when ``root`` is given and that
     file exists; 3) ``$HUMANCLAP_CATEGORIES``; 4) :func:`categories_cache_path`; 5) when
     ``download_missing``, a download into the cache (sha256-checked; URL overridable with
-    ``$HUMANCLAP_CATEGORIES_URL``).
+    ``$HUMANCLAP_CATEGORIES_URL``): :meth:`humanclap.utils.PinnedFile.find`.
 
     Raises
     ------
@@ -80,44 +93,17 @@ def find_categories(
         ``path`` or ``$HUMANCLAP_CATEGORIES`` names a file that does not exist, or the
         downloaded file fails its checksum.
     """
-    if path is not None:
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise RelateDataError(f"category table not found: {path} (argument 'path')")
-        return path
-    if root is not None:
+    if path is None and root is not None:
         candidate = Path(root).expanduser() / ROOT_CATEGORIES_FILENAME
         if candidate.is_file():
             return candidate
-    env = os.environ.get(ENV_CATEGORIES)
-    if env:
-        env_path = Path(env).expanduser()
-        if not env_path.is_file():
-            raise RelateDataError(
-                f"category table not found: {env_path} (from ${ENV_CATEGORIES}); "
-                f"unset the variable or point it at {CATEGORIES_FILENAME}"
-            )
-        return env_path
-    cached = categories_cache_path()
-    if cached.is_file():
-        return cached
-    if download_missing:
-        url = os.environ.get(ENV_CATEGORIES_URL) or CATEGORIES_URL
-        try:
-            return download(url, cached, sha256=CATEGORIES_SHA256)
-        except ChecksumError as err:
-            raise RelateDataError(str(err)) from err
-        except DownloadError:
-            return None
-    return None
+    return CATEGORIES.find(path, download_missing, error=RelateDataError)
 
 
 def _not_found_message() -> str:
     return (
-        "AudioSet category table not found. Download\n"
-        f"  {CATEGORIES_URL}\n"
-        f"and either save it as {categories_cache_path()} or set ${ENV_CATEGORIES} to its path "
-        f"(a RELATE-layout root may also hold it as {ROOT_CATEGORIES_FILENAME})."
+        f"{CATEGORIES.not_found_message()} A RELATE-layout root may also hold it as "
+        f"{ROOT_CATEGORIES_FILENAME}."
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from humanclap.data.files import RelateDataError
-from humanclap.utils import ChecksumError, DownloadError, cache_dir, download, sha256_file
+from humanclap.utils import PinnedFile, sha256_file
 
 __all__ = [
     "ENV_ONTOLOGY",
@@ -281,9 +281,21 @@ class Ontology:
         return best
 
 
+#: The ontology as a pinned public file.
+ONTOLOGY = PinnedFile(
+    "AudioSet ontology",
+    ONTOLOGY_FILENAME,
+    ONTOLOGY_URL,
+    ONTOLOGY_SHA256,
+    ("audioset-ontology", ONTOLOGY_COMMIT[:7]),
+    ENV_ONTOLOGY,
+    ENV_ONTOLOGY_URL,
+)
+
+
 def ontology_cache_path() -> Path:
     """Where a downloaded ontology is kept: ``<cache>/audioset-ontology/d417d32/ontology.json``."""
-    return cache_dir("audioset-ontology", ONTOLOGY_COMMIT[:7], ONTOLOGY_FILENAME)
+    return ONTOLOGY.cache_path()
 
 
 def find_ontology(
@@ -293,7 +305,7 @@ def find_ontology(
 
     Order: 1) ``path``; 2) ``$HUMANCLAP_ONTOLOGY``; 3) :func:`ontology_cache_path`; 4) when
     ``download_missing``, a download into the cache at the pinned commit, sha256-checked (URL
-    overridable with ``$HUMANCLAP_ONTOLOGY_URL``).
+    overridable with ``$HUMANCLAP_ONTOLOGY_URL``): :meth:`humanclap.utils.PinnedFile.find`.
 
     Raises
     ------
@@ -301,41 +313,7 @@ def find_ontology(
         ``path`` or ``$HUMANCLAP_ONTOLOGY`` names a file that does not exist, or the download
         fails its checksum (nothing is saved).
     """
-    if path is not None:
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise OntologyError(f"AudioSet ontology not found: {path} (argument 'path')")
-        return path
-    env = os.environ.get(ENV_ONTOLOGY)
-    if env:
-        env_path = Path(env).expanduser()
-        if not env_path.is_file():
-            raise OntologyError(
-                f"AudioSet ontology not found: {env_path} (from ${ENV_ONTOLOGY}); unset the "
-                f"variable or point it at {ONTOLOGY_FILENAME}"
-            )
-        return env_path
-    cached = ontology_cache_path()
-    if cached.is_file():
-        return cached
-    if download_missing:
-        url = os.environ.get(ENV_ONTOLOGY_URL) or ONTOLOGY_URL
-        try:
-            return download(url, cached, sha256=ONTOLOGY_SHA256)
-        except ChecksumError as err:
-            raise OntologyError(str(err)) from err
-        except DownloadError:
-            return None
-    return None
-
-
-def _not_found_message() -> str:
-    return (
-        "AudioSet ontology not found. Download\n"
-        f"  {ONTOLOGY_URL}\n"
-        f"(sha256 {ONTOLOGY_SHA256}) and either save it as {ontology_cache_path()} or set "
-        f"${ENV_ONTOLOGY} to its path."
-    )
+    return ONTOLOGY.find(path, download_missing, error=OntologyError)
 
 
 def _read_json(path: Path) -> object:
@@ -378,7 +356,7 @@ def load_ontology(path: str | os.PathLike | None = None, download: bool = True) 
     """
     found = find_ontology(path, download_missing=download)
     if found is None:
-        raise OntologyError(_not_found_message())
+        raise OntologyError(ONTOLOGY.not_found_message())
     records = _read_json(found)
     if not isinstance(records, list) or not records:
         raise OntologyError(

@@ -5,6 +5,7 @@
 - :mod:`humanclap.utils.atomic` -- atomic writes: bytes, text, CSV, torch objects and folders.
 - :mod:`humanclap.utils.hashing` -- sha256 of bytes and files, stable hashes of JSON-able objects.
 - :mod:`humanclap.utils.download` -- checksummed, time-limited downloads (pooch).
+- :mod:`humanclap.utils.pinned` -- public files at a pinned commit: found locally or downloaded.
 - :mod:`humanclap.utils.progress` -- what ``progress=`` means everywhere, and the bar it shows.
 - :mod:`humanclap.utils.deprecation` -- renamed keyword arguments that still work, with a warning.
 """
@@ -22,6 +23,7 @@ from humanclap.utils.deprecation import renamed_arguments
 from humanclap.utils.download import ChecksumError, DownloadError, download
 from humanclap.utils.hashing import sha256_bytes, sha256_file, stable_hash
 from humanclap.utils.offline import ENV_OFFLINE, HUB_OFFLINE_VARS, is_offline, offline_reason
+from humanclap.utils.pinned import PinnedFile
 from humanclap.utils.progress import progress_bar, want_progress
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "HUB_OFFLINE_VARS",
     "ChecksumError",
     "DownloadError",
+    "PinnedFile",
     "atomic_folder",
     "atomic_path",
     "atomic_torch_save",
