@@ -309,6 +309,22 @@ def test_small_groups_and_events(report, pairs, ratings):
     assert set(ev["group"]) == {"speech", "dog bark"}  # "" is no event
     source_rows = rep.agreement[rep.agreement["grouping"] == "source"]
     assert source_rows["estimate"].notna().all()  # 14 pairs each >= 10
+
+
+def test_default_events_from_the_ontology(ontology_path, monkeypatch, tmp_path):
+    pairs = pd.DataFrame(
+        {
+            "wavname": ["/audiocaps/test/1.wav", "/tango/test/1.wav", "/tango2/test/2.wav"],
+            "text": ["A dog barks while a man speaks", "A dog barks while a man speaks", "Hmm"],
+        }
+    )
+    events = agree.default_events(pairs, ontology_path)
+    assert list(events.columns) == ["wavname", "text", "event"]
+    first = set(events[events["wavname"] == "/audiocaps/test/1.wav"]["event"])
+    assert first == {"Dog", "Speech"}
+    assert events[events["wavname"] == "/tango2/test/2.wav"]["event"].tolist() == ["(none)"]
+    monkeypatch.delenv("HUMANCLAP_ONTOLOGY", raising=False)
+    monkeypatch.setenv("HUMANCLAP_CACHE", str(tmp_path))  # offline, nothing cached
     assert agree.default_events(pairs) is None
 
 
