@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from humanclap.models.hf.config import (
     LONG_CLIPS,
@@ -36,6 +37,8 @@ from humanclap.models.hf.vocab import tokenizer_for
 __all__ = ["load_folder", "load_repo", "released_base"]
 
 _PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
+#: Bytes to which torch's CPU allocator aligns tensors.
+_ALIGNMENT = 64
 
 
 def _read_settings(folder: Path) -> dict[str, Any]:
@@ -98,9 +101,28 @@ def _feature_extractor(folder: Path, fusion: bool) -> tuple[Any, str]:
     )
 
 
+def _own_memory(module: nn.Module) -> None:
+    """Give every parameter and buffer that is not 64-byte aligned storage of its own.
+
+    safetensors leaves the tensors in its memory map of the file, at whatever byte offsets they
+    have there; the CPU kernels take other paths for unaligned data, so such a model's
+    embeddings differ in the last bits from those of the model that was saved (one thread:
+    ~2e-7). Copied, they are the same bit for bit, and the file is no longer held.
+    """
+    with torch.no_grad():
+        for param in module.parameters():
+            if param.data_ptr() % _ALIGNMENT:
+                param.data = param.data.clone()
+        for sub in module.modules():
+            for name, buffer in sub.named_buffers(recurse=False):
+                if buffer.data_ptr() % _ALIGNMENT:
+                    setattr(sub, name, buffer.clone())
+
+
 def _weights(folder: Path, config: Any) -> Any:
-    """``ClapModel.from_pretrained(folder)`` (float32, local files only), in eval mode; ValueError
-    when parameters are missing or have the wrong shape."""
+    """``ClapModel.from_pretrained(folder)`` (float32, local files only) in memory of its own
+    (:func:`_own_memory`), in eval mode; ValueError when parameters are missing or have the
+    wrong shape."""
     from transformers import ClapModel as TransformersClap  # lazy: transformers is slow
 
     clap, info = TransformersClap.from_pretrained(
@@ -118,6 +140,7 @@ def _weights(folder: Path, config: Any) -> Any:
             f"{folder}: weights do not fit the ClapModel of config.json (missing "
             f"{missing[:5]}{'...' if len(missing) > 5 else ''}, wrong shape {mismatched[:5]})"
         )
+    _own_memory(clap)
     return clap.eval()
 
 
