@@ -146,3 +146,16 @@ def test_relate_plan(relate_dir: Path, tmp_path: Path) -> None:
     assert rows.loc["02_clapscore_vs_humans", "done"] and not rows["done"].iloc[1:].any()
     assert "assumed, not measured" in plan.report()
     assert plan.throughput["pairs per split"] == {"train": 2862, "test": 1311, "validation": 1287}
+
+
+def test_base_check_warns_when_the_base_differs(monkeypatch) -> None:
+    monkeypatch.setattr(relate_run, "released_base", lambda spec: "hf:laion/clap-htsat-fused")
+    assert "as the released" in relate_run.base_check("hf:laion/clap-htsat-fused")
+    warning = relate_run.base_check("hf:laion/clap-htsat-unfused")
+    assert warning.startswith("WARNING") and "set model: hf:laion/clap-htsat-fused" in warning
+
+    def offline(spec: str) -> str:
+        raise FileNotFoundError("config.json is not in the local Hugging Face cache\nmore")
+
+    monkeypatch.setattr(relate_run, "released_base", offline)
+    assert "not checked" in relate_run.base_check("hf:laion/clap-htsat-fused")

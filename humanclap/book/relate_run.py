@@ -23,8 +23,9 @@ import pandas as pd
 from humanclap.book.results import ResultTables, results_folder
 from humanclap.book.runner import declared_parameters, load_params
 from humanclap.data import load_relate, pair_table
+from humanclap.models.hf import released_base
 
-__all__ = ["ASSUMED", "RunPlan", "plan"]
+__all__ = ["ASSUMED", "RELEASED", "RunPlan", "base_check", "plan"]
 
 #: Throughputs assumed when no GPU benchmark has been run (NOT measured).
 ASSUMED: dict[str, float] = {
@@ -37,6 +38,32 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "03_human_clap": ("03_runs", "03_history", "03_test_scores"),
     "04_loss_study": ("04_runs", "04_test_scores"),
 }
+
+
+#: The released Human-CLAP checkpoint whose config says which public base the paper used.
+RELEASED = "hf:sarulab-speech/human-clap-wsce-mae"
+
+
+def base_check(configured: str, released: str = RELEASED) -> str:
+    """Whether the configured base model is the one the released checkpoints were fine-tuned
+    from (:func:`humanclap.models.hf.released_base` on ``released``'s ``config.json``).
+
+    Returns
+    -------
+    str
+        A line for the plan: "matches", a WARNING naming both, or why it cannot be checked
+        (offline and not cached, a config of another shape).
+    """
+    try:
+        base = released_base(released)
+    except (OSError, ValueError) as err:
+        return f"base model: not checked against {released} ({str(err).splitlines()[0]})"
+    if base == configured:
+        return f"base model: {configured}, as the released {released} (its config.json)"
+    return (
+        f"WARNING: base model {configured}, but the released {released} was fine-tuned from "
+        f"{base} (its config.json); set model: {base} in the parameters to match the paper"
+    )
 
 
 @dataclass
@@ -54,6 +81,7 @@ class RunPlan:
 
     steps: pd.DataFrame
     throughput: dict[str, Any]
+    base: str = ""
 
     @property
     def total_hours(self) -> float:
@@ -65,6 +93,8 @@ class RunPlan:
         for key, value in self.throughput.items():
             lines.append(f"{key}: {value}")
         lines.append(f"estimated GPU time still to run: {self.total_hours:.1f} h")
+        if self.base:
+            lines.append(self.base)
         return "\n".join(lines)
 
 
@@ -137,4 +167,8 @@ def plan(
             }
         )
     rates["pairs per split"] = {k: int(v) for k, v in counts.items()}
-    return RunPlan(pd.DataFrame(rows), rates | {"epochs": "at most; early stopping may end sooner"})
+    model = str(params["common"].get("model", ""))
+    base = base_check(model) if model.startswith("hf:") else ""
+    return RunPlan(
+        pd.DataFrame(rows), rates | {"epochs": "at most; early stopping may end sooner"}, base
+    )
