@@ -41,6 +41,7 @@ SMOKE = {
         "n_demo": 6,
         "num_epochs": 1,
     },
+    "06_any_metric": {"n_boot": 20},
     "90_embedded_world": {"n_captions": 40, "num_epochs": 2, "n_examples": 1},
 }
 
@@ -58,10 +59,17 @@ def test_source_notebooks_are_stripped() -> None:
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", sorted(SMOKE))
-def test_notebook_runs(name: str, tmp_path: Path, relate_dir, categories_path) -> None:
+def test_notebook_runs(
+    name: str, tmp_path: Path, relate_dir, categories_path, ontology_path, xacle_predictions
+) -> None:
     params = dict(SMOKE[name])
     declared = nbrun.declared_parameters(ROOT / "notebooks" / f"{name}.ipynb")
-    real = {"relate_dir": str(relate_dir), "categories_path": str(categories_path)}
+    real = {
+        "relate_dir": str(relate_dir),
+        "categories_path": str(categories_path),
+        "ontology_path": str(ontology_path),
+        "predictions": str(xacle_predictions),
+    }
     params.update({k: v for k, v in real.items() if k in declared})
     out = nbrun.run_notebook(
         ROOT / "notebooks" / f"{name}.ipynb", tmp_path / f"{name}.ipynb", params
