@@ -5,7 +5,7 @@ Layer 5 (beside :mod:`humanclap.score`). Modules, bottom to top:
 - :mod:`humanclap.agree.predictions` -- reading a predictions file (:func:`read_predictions`)
   and joining it to the pairs of a split (:func:`join_predictions`, :class:`JoinResult`:
   joined, missing and extra pairs).
-- :mod:`humanclap.agree.events` -- :func:`default_events`, the hook for fine sound-event types.
+- :mod:`humanclap.agree.events` -- :func:`default_events`: fine sound-event types (ontology).
 - :mod:`humanclap.agree.report` -- the analyses (:func:`agreement_report`,
   :class:`AgreementReport`): metrics with bootstrap intervals by group against each group's
   noise ceiling, the within- versus between-source decomposition, paired comparisons. It
@@ -15,7 +15,7 @@ Layer 5 (beside :mod:`humanclap.score`). Modules, bottom to top:
 - :mod:`humanclap.agree.run` -- :func:`run_agree`, the whole command.
 """
 
-from humanclap.agree.events import EVENT_COLUMNS, default_events
+from humanclap.agree.events import EVENT_COLUMNS, NO_ONTOLOGY, default_events
 from humanclap.agree.output import write_report
 from humanclap.agree.predictions import (
     JoinResult,
@@ -46,6 +46,7 @@ __all__ = [
     "add_origin",
     "agreement_report",
     "calibrate",
+    "NO_ONTOLOGY",
     "default_events",
     "join_predictions",
     "read_predictions",

@@ -17,12 +17,17 @@ import pandas as pd
 
 from humanclap.data import OntologyError, caption_events, explode_events, load_ontology
 
-__all__ = ["EVENT_COLUMNS", "EVENT_DEPTH", "default_events"]
+__all__ = ["EVENT_COLUMNS", "EVENT_DEPTH", "NO_ONTOLOGY", "default_events"]
 
 #: Columns of an events table: one row per (pair, sound-event type); a pair may have several.
 EVENT_COLUMNS: tuple[str, ...] = ("wavname", "text", "event")
 #: Ontology depth of the event types (0: the 7 top-level categories; 2: Speech, Dog, Engine ...).
 EVENT_DEPTH = 2
+#: What a report says when :func:`default_events` found no ontology.
+NO_ONTOLOGY = (
+    "no sound-event types: the AudioSet ontology was not found (offline and not cached); set "
+    "$HUMANCLAP_ONTOLOGY to a copy of ontology.json, or run once online"
+)
 
 
 def default_events(

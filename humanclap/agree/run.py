@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from humanclap.agree.events import default_events
+from humanclap.agree.events import NO_ONTOLOGY, default_events
 from humanclap.agree.output import write_report
 from humanclap.agree.predictions import (
     PAIR_COLUMNS,
@@ -120,10 +120,13 @@ def run_agree(
         joins["against"] = join_predictions(other, pairs, split=split, name=other_name)
         right = joins["against"].joined[[*PAIR_COLUMNS, other_name]]
         joined = joined.merge(right, on=PAIR_COLUMNS, how="left", validate="one_to_one")
+    events = default_events(pairs)
     report = agreement_report(
         joined, ratings, pred=name, target="mean_score", against=other_name,
-        events=default_events(pairs), n_boot=n_boot, seed=seed, min_pairs=min_pairs,
+        events=events, n_boot=n_boot, seed=seed, min_pairs=min_pairs,
     )  # fmt: skip
+    if events is None:
+        report.notes.append(NO_ONTOLOGY)
     inputs = {
         "predictions": f"`{predictions}`, column `{pred_col}` (key `{key_col}`"
         + (f", text `{text_col}`)" if text_col else ")"),

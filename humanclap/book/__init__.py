@@ -2,18 +2,15 @@
 
 - :mod:`humanclap.book.chapter` -- :func:`open_chapter`: a chapter's parameters, data, model.
 - :mod:`humanclap.book.banner` -- the box every chapter opens with.
-- :mod:`humanclap.book.analyses` -- analyses several chapters share (agreement by group with
-  each group's ceiling; fine-tuning recipes over seeds and scoring the test pairs).
+- :mod:`humanclap.book.analyses` -- analyses several chapters share (fine-tuning recipes over
+  seeds and scoring the test pairs, released models).
 - :mod:`humanclap.book.results` -- result tables of heavy (GPU) runs that chapters read.
 - :mod:`humanclap.book.relate_run` -- the plan and GPU-time estimate of ``make relate``.
 - :mod:`humanclap.book.runner` -- runs the book's notebooks with papermill.
 """
 
 from humanclap.book.analyses import (
-    GROUPINGS,
-    add_origin,
     finetune_runs,
-    grouped_agreement,
     released_scores,
     runs_table,
     split_pairs,
@@ -33,16 +30,13 @@ from humanclap.book.results import (
 )
 
 __all__ = [
-    "GROUPINGS",
     "PAIR_KEY",
     "Chapter",
     "ResultTables",
-    "add_origin",
     "banner",
     "chapter_parameters",
     "describe_model",
     "finetune_runs",
-    "grouped_agreement",
     "open_chapter",
     "provenance",
     "released_scores",

@@ -1,5 +1,6 @@
-"""Analyses that more than one chapter runs: agreement by group with each group's noise
-ceiling, and fine-tuning several recipes over several seeds, then scoring the test pairs."""
+"""Analyses that more than one chapter runs: fine-tuning several recipes over several seeds, then
+scoring the test pairs (agreement by group is :mod:`humanclap.agree`'s, as ``humanclap agree``
+reports it)."""
 
 from __future__ import annotations
 
@@ -10,32 +11,18 @@ import numpy as np
 import pandas as pd
 
 from humanclap import stats
-from humanclap.data import explode_categories
 from humanclap.models import ClapModel
 from humanclap.models import load as load_model
 from humanclap.score import clapscore
 from humanclap.train import FinetuneResult, finetune
 
 __all__ = [
-    "GROUPINGS",
     "released_scores",
-    "add_origin",
     "finetune_runs",
-    "grouped_agreement",
     "runs_table",
     "split_pairs",
     "test_scores",
 ]
-
-#: The groupings of pairs every chapter reports: natural vs synthesized, the five sources, and
-#: the AudioSet top-level categories (a clip with several counts in each).
-GROUPINGS: tuple[str, ...] = ("origin", "source", "category")
-
-
-def add_origin(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with an ``origin`` column: ``"natural"`` (AudioCaps) or ``"synthesized"``."""
-    origin = np.where(frame["source"] == "audiocaps", "natural", "synthesized")
-    return frame.assign(origin=origin)
 
 
 def split_pairs(pairs: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -44,63 +31,6 @@ def split_pairs(pairs: pd.DataFrame) -> dict[str, pd.DataFrame]:
         split: pairs[pairs["split"] == split].reset_index(drop=True)
         for split in ("train", "validation", "test")
     }
-
-
-def _by(frame: pd.DataFrame, grouping: str) -> pd.DataFrame:
-    return explode_categories(frame) if grouping == "category" else frame
-
-
-def grouped_agreement(
-    pairs: pd.DataFrame,
-    scores: Sequence[str],
-    *,
-    ratings: pd.DataFrame | None = None,
-    groupings: Sequence[str] = GROUPINGS,
-    target: str = "target",
-    metrics: Sequence[str] = stats.METRICS,
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Agreement of each score with the human score within each group of pairs.
-
-    Parameters
-    ----------
-    pairs : pd.DataFrame
-        One row per pair, with the ``scores`` columns, ``target`` and the grouping columns
-        (``origin``: see :func:`add_origin`; ``category`` is exploded).
-    scores : sequence of str
-        Columns of model scores.
-    ratings : pd.DataFrame, optional
-        The pairs' ratings (one row per rating): adds each group's noise ceiling on LCC
-        (``ceiling_lcc``, :func:`humanclap.stats.reliability_by`).
-    groupings, target, metrics, n_boot, seed
-        As in :func:`humanclap.stats.grouped_report`.
-
-    Returns
-    -------
-    pd.DataFrame
-        :func:`humanclap.stats.grouped_report`'s rows for every grouping and score, with
-        ``grouping``, ``group`` and ``score`` columns, ``ceiling_lcc`` with ``ratings``, and a
-        ``label`` (``"<grouping>: <group>"``).
-    """
-    tables = []
-    for grouping in groupings:
-        ceilings = None
-        if ratings is not None:
-            ceilings = stats.reliability_by(_by(ratings, grouping), grouping)
-        for score in scores:
-            report = stats.grouped_report(
-                _by(pairs, grouping), score, target, by=grouping, n_boot=n_boot, seed=seed,
-                metrics=tuple(metrics),
-            )  # fmt: skip
-            if ceilings is not None:
-                report = report.merge(ceilings[[grouping, "ceiling_lcc"]], on=grouping, how="left")
-            report.insert(0, "grouping", grouping)
-            report = report.rename(columns={grouping: "group"}).assign(score=score)
-            tables.append(report)
-    groups = pd.concat(tables, ignore_index=True)
-    groups["label"] = groups["grouping"] + ": " + groups["group"].astype(str)
-    return groups
 
 
 def finetune_runs(
