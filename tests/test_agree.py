@@ -450,7 +450,8 @@ def _agree(tmp_path, relate_root, *args) -> int:
     )
 
 
-def test_cli_writes_every_file(tmp_path, relate_root, pairs, capsys):
+def test_cli_writes_every_file(tmp_path, relate_root, pairs, capsys, monkeypatch):
+    monkeypatch.delenv("HUMANCLAP_ONTOLOGY", raising=False)  # offline, no ontology: no events
     path = tmp_path / "p.csv"
     frame = _write_predictions(path, pairs)
     frame.iloc[5:].to_csv(path, index=False)
@@ -480,6 +481,23 @@ def test_cli_writes_every_file(tmp_path, relate_root, pairs, capsys):
     assert len(pd.read_csv(out / "missing.csv")) == 5
     text = (out / "report.md").read_text()
     assert "**5 pair(s) missing**" in text and "Within each source the SRCC is" in text
+    assert agree.NO_ONTOLOGY in text
+
+
+def test_cli_with_the_ontology_adds_event_types(
+    tmp_path, relate_root, pairs, ontology_path, monkeypatch
+):
+    monkeypatch.setenv("HUMANCLAP_ONTOLOGY", str(ontology_path))
+    path = tmp_path / "p.csv"
+    _write_predictions(path, pairs)
+    out = tmp_path / "out"
+    assert (
+        _agree(tmp_path, relate_root, path, "--pred-col", "pred", "--min-pairs", "5", "--out", out)
+        == 0
+    )
+    table = pd.read_csv(out / "agreement.csv")
+    assert "event" in set(table["grouping"])
+    assert agree.NO_ONTOLOGY not in (out / "report.md").read_text()
 
 
 def test_cli_against_writes_paired(tmp_path, relate_root, pairs):
