@@ -265,3 +265,262 @@ def test_validation_errors(batch):
     nan_audio[0, 0] = float("nan")
     with pytest.raises(ValueError, match="audio_emb"):
         losses.sce(nan_audio, text, 1.0)
+
+
+# ----------------------------------------------------------------------------- ranking terms
+#: Targets with ties: 0.2 twice (1 tied pair) and 0.5 three times (3 tied pairs), so 21 - 4 = 17
+#: of the C(7, 2) = 21 pairs i < j are compared.
+TIED = [0.2, 0.5, 0.5, 0.9, 0.2, 0.7, 0.5]
+
+
+def _ref_margin(audio, text, target, m: float) -> tuple[float, int]:
+    """The margin loss by explicit loops over i < j, and the number of untied pairs."""
+    p, y = _ref_cos(audio, text), [float(v) for v in target]
+    total, count = 0.0, 0
+    for i in range(len(y)):
+        for j in range(i + 1, len(y)):
+            if y[i] == y[j]:
+                continue
+            sign = 1.0 if y[i] > y[j] else -1.0
+            total += max(0.0, m - sign * (p[i] - p[j]))
+            count += 1
+    return (total / count if count else 0.0), count
+
+
+def _ref_listnet(audio, text, target, tau: float) -> float:
+    p, y = _ref_cos(audio, text), [float(v) for v in target]
+    y_norm = sum(math.exp(v / tau) for v in y)
+    top = max(v / tau for v in p)
+    log_norm = top + math.log(sum(math.exp(v / tau - top) for v in p))
+    pairs = zip(y, p, strict=True)
+    return -sum(math.exp(yi / tau) / y_norm * (pi / tau - log_norm) for yi, pi in pairs)
+
+
+def _angles(theta: list[float]):
+    """Unit 2-D pairs with ``p_i = cos(theta_i)``: audio (cos, sin) of a leaf ``theta``, text
+    (1, 0). ``dL/dp_i = -theta.grad_i / sin(theta_i)``."""
+    th = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    audio = torch.stack([th.cos(), th.sin()], dim=1)
+    text = torch.tensor([[1.0, 0.0]] * len(theta), dtype=torch.float64)
+    return th, audio, text
+
+
+def _grad_p(th) -> list[float]:
+    return (-th.grad / th.detach().sin()).tolist()
+
+
+@pytest.mark.parametrize("m", [0.05, 0.1, 0.5])
+def test_margin_matches_reference_with_ties(batch, m):
+    audio, text, _ = batch
+    target = torch.tensor(TIED, dtype=torch.float64)
+    expected, count = _ref_margin(audio, text, TIED, m)
+    assert count == 17
+    sign, valid = losses.ranking.ranked_pairs(target)
+    assert int(valid.sum()) == 17 and not valid.tril().any()
+    assert losses.margin(audio, text, target, margin=m).item() == pytest.approx(expected, rel=1e-12)
+    # without ties every one of the 21 pairs counts
+    y = torch.linspace(0, 1, len(audio), dtype=torch.float64)
+    expected, count = _ref_margin(audio, text, y.tolist(), m)
+    assert count == 21
+    assert losses.margin(audio, text, y, m).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_margin_denominator_is_the_untied_pairs(batch):
+    """With a margin above any cosine gap (2), every untied pair is active: the loss is
+    ``m - mean_{untied} sign * (p_i - p_j)``, so dividing by 21 instead of 17 would show."""
+    audio, text, _ = batch
+    p = _ref_cos(audio, text)
+    terms = [
+        (1.0 if TIED[i] > TIED[j] else -1.0) * (p[i] - p[j])
+        for i in range(7)
+        for j in range(i + 1, 7)
+        if TIED[i] != TIED[j]
+    ]
+    got = losses.margin(audio, text, TIED, margin=2.5).item()
+    assert got == pytest.approx(2.5 - sum(terms) / 17, rel=1e-12)
+    assert got != pytest.approx((2.5 * 17 - sum(terms)) / 21, rel=1e-6)
+
+
+@pytest.mark.parametrize("tau", [0.05, 0.1, 1.0])
+def test_listnet_matches_reference(batch, tau):
+    audio, text, target = batch
+    expected = _ref_listnet(audio, text, target, tau)
+    got = losses.listnet(audio, text, target, temperature=tau).item()
+    assert got == pytest.approx(expected, rel=1e-12)
+    tied = _ref_listnet(audio, text, TIED, tau)
+    assert losses.listnet(audio, text, TIED, tau).item() == pytest.approx(tied, rel=1e-12)
+
+
+def test_ranking_edge_cases(batch):
+    audio, text, _ = batch
+    a2, t2 = audio[:2], text[:2]
+    p0, p1 = _ref_cos(a2, t2)
+    # N = 2: one pair (or none)
+    got = losses.margin(a2, t2, [0.8, 0.3], margin=0.2).item()
+    assert got == pytest.approx(max(0.0, 0.2 - (p0 - p1)), rel=1e-12)
+    got = losses.margin(a2, t2, [0.3, 0.8], margin=0.2).item()
+    assert got == pytest.approx(max(0.0, 0.2 + (p0 - p1)), rel=1e-12)
+    assert losses.margin(a2, t2, [0.4, 0.4]).item() == 0.0
+    q = [math.exp(0.8 / 0.5), math.exp(0.3 / 0.5)]
+    log_z = math.log(math.exp(p0 / 0.5) + math.exp(p1 / 0.5))
+    expected = -(q[0] * (p0 / 0.5 - log_z) + q[1] * (p1 / 0.5 - log_z)) / sum(q)
+    assert losses.listnet(a2, t2, [0.8, 0.3], 0.5).item() == pytest.approx(expected, rel=1e-12)
+    # N = 1: nothing to rank
+    assert losses.margin(audio[:1], text[:1], [0.5]).item() == 0.0
+    assert losses.listnet(audio[:1], text[:1], [0.5]).item() == pytest.approx(0.0, abs=1e-15)
+    # one target differs from the others: only its 6 pairs count
+    one_off = [0.5] * 6 + [0.9]
+    expected, count = _ref_margin(audio, text, one_off, 0.3)
+    assert count == 6
+    assert losses.margin(audio, text, one_off, 0.3).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_margin_all_equal_targets_gives_zero_and_zero_gradient(batch):
+    audio, text, _ = batch
+    audio = audio.clone().requires_grad_()
+    text = text.clone().requires_grad_()
+    loss = losses.margin(audio, text, torch.full((7,), 0.6, dtype=torch.float64), margin=0.5)
+    assert loss.item() == 0.0
+    loss.backward()
+    for g in (audio.grad, text.grad):
+        assert torch.isfinite(g).all() and not g.any()
+    # listnet with equal targets: softmax(y) is uniform, so it is -mean_i log softmax(p)_i
+    p = torch.tensor(_ref_cos(audio.detach(), text.detach()), dtype=torch.float64)
+    expected = -torch.log_softmax(p / 0.1, 0).mean().item()
+    got = losses.listnet(audio, text, [0.6] * 7).item()
+    assert got == pytest.approx(expected, rel=1e-12) and got >= math.log(7) - 1e-12
+
+
+def test_margin_gradient_pushes_the_better_pair_up():
+    # y_0 > y_1 but p_0 = 0.2 < p_1 = 0.5: the hinge is active, dL/dp = (-1, +1) / 1
+    th, audio, text = _angles([math.acos(0.2), math.acos(0.5)])
+    losses.margin(audio, text, [0.9, 0.1], margin=0.1).backward()
+    assert _grad_p(th) == pytest.approx([-1.0, 1.0], rel=1e-10)
+    # the order is right with room to spare (0.5 > margin): no gradient
+    th, audio, text = _angles([math.acos(0.7), math.acos(0.2)])
+    losses.margin(audio, text, [0.9, 0.1], margin=0.1).backward()
+    assert _grad_p(th) == pytest.approx([0.0, 0.0], abs=1e-12)
+    # three pairs, one tie (pairs 1 and 2): pair 0 (best) is pushed up by its two active
+    # hinges, 1 and 2 down by one each, over K = 2
+    th, audio, text = _angles([math.acos(0.1), math.acos(0.3), math.acos(0.5)])
+    losses.margin(audio, text, [0.9, 0.4, 0.4], margin=0.1).backward()
+    assert _grad_p(th) == pytest.approx([-1.0, 0.5, 0.5], rel=1e-10)
+    # a gradient step raises p_0 and lowers p_1, p_2
+    with torch.no_grad():
+        after = (th - 1e-3 * th.grad).cos()
+    assert after[0] > 0.1 and after[1] < 0.3 and after[2] < 0.5
+
+
+def test_listnet_gradient_moves_p_towards_the_targets_order():
+    tau, y = 0.2, [0.9, 0.5, 0.1]
+    th, audio, text = _angles([math.acos(0.4)] * 3)  # all cosines equal
+    losses.listnet(audio, text, y, temperature=tau).backward()
+    q = torch.softmax(torch.tensor(y, dtype=torch.float64) / tau, 0)
+    expected = ((1 / 3 - q) / tau).tolist()  # (softmax(p / tau) - softmax(y / tau)) / tau
+    grad = _grad_p(th)
+    assert grad == pytest.approx(expected, rel=1e-10)
+    assert grad[0] < 0 < grad[2]  # descent raises the best-rated pair, lowers the worst
+
+
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [
+        ("margin", lambda a, t, y: losses.margin(a, t, y, margin=0.3)),
+        ("listnet", lambda a, t, y: losses.listnet(a, t, y, temperature=0.2)),
+        (
+            "wsce+margin",
+            lambda a, t, y: losses.combined(
+                "wsce+margin", a, t, y, 7.0, term_kwargs={"margin": {"margin": 0.3}}
+            ),
+        ),
+        ("mae+listnet", lambda a, t, y: losses.combined("mae+listnet", a, t, y, 7.0)),
+    ],
+)
+def test_ranking_gradcheck_float64(batch, name, fn):
+    audio, text, _ = batch
+    audio = audio[:5].clone().requires_grad_()
+    text = text[:5].clone().requires_grad_()
+    target = torch.tensor([0.2, 0.8, 0.5, 0.2, 0.9], dtype=torch.float64)  # one tie
+    assert torch.autograd.gradcheck(lambda a, t: fn(a, t, target), (audio, text)), name
+
+
+def test_combined_with_ranking_terms(batch):
+    audio, text, target = batch
+    scale = 9.0
+    wsce = losses.wsce(audio, text, target, scale).item()
+    mae = losses.mae(audio, text, target).item()
+    marg = {m: _ref_margin(audio, text, target, m)[0] for m in (0.1, 0.25)}
+    lnet = {t: _ref_listnet(audio, text, target, t) for t in (0.1, 0.05)}
+
+    def value(name, **kw):
+        return losses.combined(name, audio, text, target, scale, **kw).item()
+
+    assert value("margin") == pytest.approx(marg[0.1], rel=1e-12)
+    assert value("wsce+margin") == pytest.approx(wsce + marg[0.1], rel=1e-12)
+    assert value("wsce+listnet") == pytest.approx(wsce + lnet[0.1], rel=1e-12)
+    assert value("mae+margin", lambdas=[2.0, 0.5]) == pytest.approx(
+        2 * mae + 0.5 * marg[0.1], rel=1e-12
+    )
+    got = value(
+        "wsce+margin+listnet",
+        lambdas={"listnet": 0.3},
+        term_kwargs={"MARGIN": {"margin": 0.25}, "listnet": {"temperature": 0.05}},
+    )
+    assert got == pytest.approx(wsce + marg[0.25] + 0.3 * lnet[0.05], rel=1e-12)
+    total, terms = losses.combined(
+        "mae+margin", audio, text, target, scale, term_kwargs={"margin": {"margin": 0.25}},
+        return_terms=True,
+    )  # fmt: skip
+    assert terms == pytest.approx({"mae": mae, "margin": marg[0.25]}, rel=1e-12)
+    assert total.item() == pytest.approx(mae + marg[0.25], rel=1e-12)
+
+
+def test_term_kwargs_resolution():
+    assert set(losses.TERMS) >= {"margin", "listnet"}
+    assert losses.parse_loss_name("WSCE+Margin") == ("wsce", "margin")
+    assert losses.resolve_term_kwargs(("wsce", "mae"), None) == {}
+    assert losses.resolve_term_kwargs(("wsce", "listnet", "margin"), None) == {
+        "listnet": {"temperature": 0.1},
+        "margin": {"margin": 0.1},
+    }
+    given = {"margin": {"margin": 0.1}}
+    assert losses.resolve_term_kwargs(("margin",), given) == losses.resolve_term_kwargs(
+        ("margin",), None
+    )
+    assert losses.resolve_term_kwargs(("margin",), {"margin": {"margin": 1}}) == {
+        "margin": {"margin": 1.0}
+    }
+    assert dict(losses.TERM_PARAMS["margin"]) == {"margin": 0.1}
+
+
+def test_ranking_arguments_are_validated(batch):
+    audio, text, target = batch
+    for bad in (0.0, -0.1, math.nan, math.inf, True, "0.1", None):
+        with pytest.raises(ValueError, match="margin: expected a finite number > 0"):
+            losses.margin(audio, text, target, margin=bad)
+        with pytest.raises(ValueError, match="temperature: expected a finite number > 0"):
+            losses.listnet(audio, text, target, temperature=bad)
+    with pytest.raises(ValueError, match=r"target.*outside \[0, 1\]"):
+        losses.margin(audio, text, target + 1.0)
+    with pytest.raises(ValueError, match="target.*shape"):
+        losses.listnet(audio, text, target[:3])
+
+    def combo(name, **kw):
+        return losses.combined(name, audio, text, target, 1.0, **kw)
+
+    with pytest.raises(ValueError, match=r"term_kwargs\['margin'\]\['margin'\]"):
+        combo("wsce+margin", term_kwargs={"margin": {"margin": -1.0}})
+    with pytest.raises(ValueError, match=r"term_kwargs\['listnet'\]\['temperature'\]"):
+        combo("listnet", term_kwargs={"listnet": {"temperature": 0}})
+    with pytest.raises(ValueError, match=r"term_kwargs: term\(s\) \['margin'\] are not in"):
+        combo("wsce+mae", term_kwargs={"margin": {"margin": 0.2}})
+    with pytest.raises(ValueError, match=r"term_kwargs: term\(s\) \['mae'\] have no hyper"):
+        combo("wsce+mae", term_kwargs={"mae": {"margin": 0.2}})
+    with pytest.raises(ValueError, match="unknown hyper-parameter.*'tau'.*valid: temperature"):
+        combo("listnet", term_kwargs={"listnet": {"tau": 0.2}})
+    with pytest.raises(ValueError, match=r"term_kwargs\['margin'\]: expected a mapping"):
+        combo("margin", term_kwargs={"margin": 0.2})
+    with pytest.raises(ValueError, match="term_kwargs: expected a mapping"):
+        combo("margin", term_kwargs=[("margin", 0.2)])
+    with pytest.raises(ValueError, match="target"):
+        losses.combined("margin", audio, text, None, 1.0)

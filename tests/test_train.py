@@ -206,6 +206,62 @@ def test_auto_out_dir_is_keyed_by_the_arguments(base, pairs, world):
     assert other.out_dir != first.out_dir and other.out_dir.parent == cache
 
 
+# ----------------------------------------------------------------------------- ranking losses
+def test_ranking_losses_train_and_their_hyperparameters_name_the_run(base, pairs, world):
+    kw = {"n_train": 48, "num_epochs": 1, "lr": 1e-3, "batch_size": 16, "out_dir": "auto"}
+    folders = {}
+    for loss in ("wsce+margin", "wsce+listnet", "mae+margin"):
+        result = _run(base, pairs, world, loss=loss, **kw)
+        hist = result.history
+        assert hist["epoch"].tolist() == [0, 1]
+        cols = [c for c in train.HISTORY_COLUMNS if c != "train_loss"]
+        assert np.isfinite(hist[cols].to_numpy(dtype=float)).all(), loss
+        assert np.isfinite(hist["train_loss"].iloc[1]) and hist["train_loss"].iloc[1] > 0, loss
+        state = torch.load(result.out_dir / "state.pt", weights_only=True)
+        trained = state["model"]  # the weights after the epoch (best.pt may be epoch 0)
+        assert any(not torch.equal(v, trained[k]) for k, v in _state(base).items()), loss
+        name = loss.split("+")[1]
+        default = {"margin": {"margin": 0.1}, "listnet": {"temperature": 0.1}}[name]
+        assert state["args"]["term_kwargs"] == {name: default}, loss
+        folders[loss] = result.out_dir
+
+    # a run without hyper-parameters keeps the identity it always had (no term_kwargs key)
+    plain = _run(base, pairs, world, loss="wsce+mae", **{**kw, "num_epochs": 0})
+    assert "term_kwargs" not in torch.load(plain.out_dir / "state.pt", weights_only=True)["args"]
+
+    # another margin is another run; the default given explicitly is the same run
+    wider = _run(
+        base, pairs, world, loss="wsce+margin", term_kwargs={"margin": {"margin": 0.3}}, **kw
+    )
+    assert wider.out_dir != folders["wsce+margin"]
+    assert wider.out_dir.parent == folders["wsce+margin"].parent
+    state = torch.load(wider.out_dir / "state.pt", weights_only=True)
+    assert state["args"]["term_kwargs"] == {"margin": {"margin": 0.3}}
+    # the validation loss is the run's loss, with its margin (epoch 0 is the base model)
+    val = {"loss": "wsce+margin", "audio_dir": world, "batch_size": 16, "progress": False}
+    at_03 = train.evaluate(
+        base, pairs["validation"], term_kwargs={"margin": {"margin": 0.3}}, **val
+    )
+    at_01 = train.evaluate(base, pairs["validation"], **val)
+    assert wider.history["val_loss"].iloc[0] == pytest.approx(at_03["loss"], rel=1e-6)
+    assert at_03["loss"] != pytest.approx(at_01["loss"], rel=1e-3)
+    same = _run(
+        base, pairs, world, loss="wsce+margin", term_kwargs={"margin": {"margin": 0.1}},
+        callback=lambda e, r: pytest.fail("trained again"), **kw,
+    )  # fmt: skip
+    assert same.out_dir == folders["wsce+margin"]
+    hotter = _run(
+        base, pairs, world, loss="wsce+listnet", term_kwargs={"listnet": {"temperature": 0.5}},
+        **{**kw, "num_epochs": 0},
+    )  # fmt: skip
+    assert hotter.out_dir != folders["wsce+listnet"]
+
+    with pytest.raises(ValueError, match=r"term_kwargs\['margin'\]\['margin'\]"):
+        _run(base, pairs, world, loss="mae+margin", term_kwargs={"margin": {"margin": 0}}, **kw)
+    with pytest.raises(ValueError, match=r"term_kwargs: term\(s\) \['margin'\] are not in"):
+        _run(base, pairs, world, term_kwargs={"margin": {"margin": 0.2}}, **kw)
+
+
 # ----------------------------------------------------------------------------- options
 def test_projections_leave_the_encoders_unchanged(base, pairs, world, tmp_path: Path):
     result = _run(

@@ -111,6 +111,7 @@ def evaluate_embedded(
     lambdas: Mapping[str, float] | Sequence[float] | None,
     batch_size: int,
     mask_false_negatives: bool,
+    term_kwargs: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, float]:
     """Loss and agreement of already embedded pairs (see :func:`evaluate`)."""
     scores = pair_cosine(audio_emb.double(), text_emb.double()).cpu().numpy()
@@ -127,6 +128,7 @@ def evaluate_embedded(
             scale,
             lambdas=lambdas,
             mask=batch_mask(data, idx, mask_false_negatives, audio_emb.device),
+            term_kwargs=term_kwargs,
         )
         total += float(value) * len(idx)
         count += len(idx)
@@ -195,6 +197,7 @@ def evaluate(
     *,
     loss: str = "wsce+mae",
     lambdas: Mapping[str, float] | Sequence[float] | None = None,
+    term_kwargs: Mapping[str, Mapping[str, float]] | None = None,
     mask_false_negatives: bool = True,
     audio_dir: str | os.PathLike | None = None,
     batch_size: int = 32,
@@ -207,7 +210,7 @@ def evaluate(
     """What :func:`humanclap.train.finetune` reports for its validation pairs, for any pairs.
 
     Arguments as for :func:`cosine_scores`, plus the loss (``loss``, ``lambdas``,
-    ``mask_false_negatives``) as for :func:`humanclap.train.finetune`.
+    ``term_kwargs``, ``mask_false_negatives``) as for :func:`humanclap.train.finetune`.
 
     Returns
     -------
@@ -216,11 +219,12 @@ def evaluate(
         mode), ``srcc``, ``lcc``, ``ktau``, ``mse`` of the cosine against ``target``, and ``n``.
     """
     precision = precision_from_amp(precision, amp)
-    losses.parse_loss_name(loss)
+    losses.resolve_term_kwargs(losses.parse_loss_name(loss), term_kwargs)
     data = prepare_pairs(pairs, "pairs", audio_dir, min_rows=3)
     audio_emb, text_emb = _embed_frame(
         model, data, batch_size, device, precision, num_workers, progress
     )
     return evaluate_embedded(
-        model, data, audio_emb, text_emb, loss, lambdas, batch_size, mask_false_negatives
-    )
+        model, data, audio_emb, text_emb, loss, lambdas, batch_size, mask_false_negatives,
+        term_kwargs,
+    )  # fmt: skip

@@ -13,6 +13,13 @@ in [0, 1]) and ``audio`` (paths) or ``wavname`` (under ``audio_dir``): see
 :mod:`humanclap.train.pairs`. Audio is decoded at the model's rate, all of it up front when it
 fits in about 2 GB, else batch by batch one batch ahead (:mod:`humanclap.train.clips`).
 
+The model is trained against whatever ``target`` holds, so which target it is gets chosen
+when the pairs are made: ``humanclap.data.pair_table(ratings)`` gives the plain mean rating
+/ 10, ``pair_table(ratings, target="listener_z")`` the listener-normalised one (each
+listener's ratings z-scored, averaged per pair, mapped to [0, 1]; see
+:func:`humanclap.data.pair_table`). The targets are part of the run's identity, so the two
+never share an ``out_dir="auto"`` folder.
+
 Training recipe
 ---------------
 - Parameters: ``model.trainable_parameters(trainable)`` (``"all"``, ``"projections"``,
@@ -26,6 +33,10 @@ Training recipe
 - Precision (:mod:`humanclap.runtime`): ``precision="auto"`` is fp32 on the CPU and bf16
   autocast on CUDA where supported, else fp16 with a gradient scaler; losses are computed in
   float32.
+- Ranking terms: ``"margin"`` and ``"listnet"`` (:mod:`humanclap.losses.ranking`) only ask
+  the cosines of a batch to be ordered like its targets; their hyper-parameters (``margin``,
+  ``temperature``) are set with ``term_kwargs={"margin": {"margin": 0.2}}`` and are part of
+  the run's identity.
 - False negatives: with ``mask_false_negatives=True`` the off-diagonal pairs of a batch that
   share the same audio (same file) or the same caption (same text) are removed from the
   contrastive softmax denominators (:func:`humanclap.losses.false_negative_mask`). In RELATE a
@@ -128,6 +139,7 @@ def _train(
             model.logit_scale.float(),
             lambdas=recipe.lambdas,
             mask=batch_mask(train, idx, recipe.mask_false_negatives, device),
+            term_kwargs=recipe.term_kwargs,
         )
 
     loss, run.step, last_lr = train_epoch(
@@ -158,7 +170,7 @@ def _epoch_row(
     audio_emb, text_emb = embed_pairs(run.work, val, store, recipe.batch_size, recipe.precision)
     report = evaluate_embedded(
         run.work, val, audio_emb, text_emb, recipe.loss, recipe.lambdas, recipe.batch_size,
-        recipe.mask_false_negatives,
+        recipe.mask_false_negatives, recipe.term_kwargs,
     )  # fmt: skip
     return {
         "epoch": epoch,
@@ -182,6 +194,7 @@ def finetune(
     *,
     loss: str = "wsce+mae",
     lambdas: Mapping[str, float] | Sequence[float] | None = None,
+    term_kwargs: Mapping[str, Mapping[str, float]] | None = None,
     lr: float = 1e-4,
     num_epochs: int = 10,
     batch_size: int = 32,
@@ -213,12 +226,19 @@ def finetune(
     train_pairs, val_pairs : pd.DataFrame
         Columns ``text``, ``target`` in [0, 1], and ``audio`` (paths) or ``wavname`` (under
         ``audio_dir``). At least 2 training and 3 validation pairs; the validation targets must
-        vary (SRCC).
+        vary (SRCC). Listener-normalised targets: make the pairs with
+        ``humanclap.data.pair_table(ratings, target="listener_z")``.
     loss : str
         Terms of :mod:`humanclap.losses` joined by ``+`` (``"wsce+mae"``, ``"sce"``,
-        ``"mse"``, ...); ``wsce`` is weighted by ``target``.
+        ``"mse"``, ``"wsce+margin"``, ``"mae+listnet"``, ...); ``wsce`` is weighted by
+        ``target``.
     lambdas : dict or sequence, optional
         Weight per term (default 1 each).
+    term_kwargs : dict ``{term: {name: value}}``, optional
+        Hyper-parameters of the loss terms that have some (:data:`humanclap.losses.TERM_PARAMS`:
+        ``margin`` of ``"margin"``, 0.1; ``temperature`` of ``"listnet"``, 0.1), e.g.
+        ``{"margin": {"margin": 0.2}}``; as for :func:`humanclap.losses.combined`. They enter
+        the run's identity (``out_dir="auto"``, resuming) with their defaults filled in.
     lr, weight_decay : float
         AdamW peak learning rate and decoupled weight decay (matrices only).
     num_epochs : int
@@ -286,9 +306,10 @@ def finetune(
     )  # fmt: skip
     precision = check_precision(precision_from_amp(precision, amp))
     device = torch.device(device) if device is not None else model.device
+    terms = losses.parse_loss_name(loss)
     recipe = Recipe(
-        loss="+".join(losses.parse_loss_name(loss)),
-        lambdas=losses.resolve_lambdas(losses.parse_loss_name(loss), lambdas),
+        loss="+".join(terms),
+        lambdas=losses.resolve_lambdas(terms, lambdas),
         num_epochs=int(num_epochs),
         batch_size=int(batch_size),
         grad_accum=int(grad_accum),
@@ -297,6 +318,7 @@ def finetune(
         patience=None if patience is None else int(patience),
         precision=resolve_precision(precision, device),
         progress=want_progress(progress),
+        term_kwargs=losses.resolve_term_kwargs(terms, term_kwargs),
     )
     train, val = _prepare(train_pairs, val_pairs, audio_dir)
     args = run_args(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,12 @@ def check_args(
 
 @dataclass(frozen=True)
 class Recipe:
-    """What every epoch of a run needs besides its state (validated, primitive values)."""
+    """What every epoch of a run needs besides its state (validated, primitive values).
+
+    ``term_kwargs`` holds the hyper-parameters of the loss terms that have some
+    (:func:`humanclap.losses.resolve_term_kwargs`: every one present, defaults filled in), ``{}``
+    when no term has any.
+    """
 
     loss: str
     lambdas: dict[str, float]
@@ -68,14 +73,22 @@ class Recipe:
     patience: int | None
     precision: str
     progress: bool
+    term_kwargs: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def run_args(
     model: ClapModel, train: PairData, val: PairData, recipe: Recipe, **settings: Any
 ) -> dict[str, Any]:
     """The run's identity: everything that changes its result (hashed into ``out_dir="auto"``
-    and checked on resume)."""
-    return {
+    and checked on resume).
+
+    The loss terms' hyper-parameters (``recipe.term_kwargs``, e.g. a margin) enter as
+    ``"term_kwargs"`` with their defaults filled in, so two margins name two folders and an
+    explicit default names the same folder as none; the key is left out when no term has
+    hyper-parameters, so the identity (and folder) of such a run is what it was before they
+    existed.
+    """
+    identity = {
         "state_version": STATE_VERSION,
         "base_model": model.fingerprint,
         "backend": model.backend,
@@ -91,6 +104,9 @@ def run_args(
         "clip_grad_norm": recipe.clip_grad_norm,
         **settings,
     }
+    if recipe.term_kwargs:
+        identity["term_kwargs"] = recipe.term_kwargs
+    return identity
 
 
 def out_path(out_dir: str | os.PathLike | None, args_hash: str) -> Path | None:
