@@ -27,11 +27,12 @@ batches are cached, so running the same command again resumes).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from humanclap import agree, models, score
@@ -91,77 +92,90 @@ EXIT_INTERRUPTED = 130
 MAX_LISTED_FAILURES = 20
 
 
-def _cmd_score(args: argparse.Namespace) -> int:
-    def fail(message: str) -> int:
-        print(f"humanclap score: {message}", file=sys.stderr)
-        return 2
+def _score_fail(message: str) -> int:
+    print(f"humanclap score: {message}", file=sys.stderr)
+    return 2
 
-    pairs_path: Path = args.pairs
-    if not pairs_path.is_file():
-        return fail(f"{pairs_path}: no such pairs CSV")
+
+def _score_files_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the files of ``humanclap score`` (found before any work), or None."""
+    out: Path = args.out
+    if not args.pairs.is_file():
+        return f"{args.pairs}: no such pairs CSV"
     if args.audio_dir is not None and not args.audio_dir.is_dir():
-        return fail(f"--audio-dir {args.audio_dir}: no such folder")
+        return f"--audio-dir {args.audio_dir}: no such folder"
+    if out.is_dir():
+        return f"--out {out}: is a folder; name the output file, e.g. {out / 'scores.csv'}"
+    if not out.parent.is_dir():
+        return f"--out {out}: no such folder {out.parent} (create it first)"
+    return None if os.access(out.parent, os.W_OK) else f"--out {out}: cannot write in {out.parent}"
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    stage = ["before loading the model"]
     try:
-        # only empty cells are missing: captions such as "NA" or "null" stay text
-        pairs = pd.read_csv(
-            pairs_path,
-            dtype={args.text_col: str, args.audio_col: str},
-            keep_default_na=False,
-            na_values=[""],
-        )
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        return fail(f"{pairs_path}: cannot read the CSV ({err})")
+        return _score(args, stage)
+    except KeyboardInterrupt:
+        said = f"humanclap score: interrupted {stage[0]}; {args.out} not written"
+        if stage[0] == "while scoring" and args.cache_dir.lower() == "none":
+            said += "; no cache (--cache-dir none), so a re-run starts over"
+        elif stage[0] == "while scoring":
+            where = _cache_location(args.cache_dir)
+            said += f"; finished batches are cached in {where}: run the same command to resume"
+        print(f"{said}.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _score(args: argparse.Namespace, stage: list[str]) -> int:
+    """``humanclap score`` itself; ``stage[0]`` says how far it got (for Ctrl-C)."""
+    problem = _score_files_problem(args)
+    if problem:
+        return _score_fail(problem)
+    try:
+        pairs, lines = score.read_pairs_csv(args.pairs, encoding=args.encoding)
+    except ValueError as err:
+        return _score_fail(str(err))
+    except OSError as err:
+        return _score_fail(f"{args.pairs}: cannot read the CSV ({err.strerror or err})")
     missing = [c for c in (args.text_col, args.audio_col) if c not in pairs.columns]
     if missing:
         flag = {args.text_col: "--text-col", args.audio_col: "--audio-col"}
-        return fail(
-            f"{pairs_path}: no column "
-            + " or ".join(f"{c!r} ({flag[c]})" for c in missing)
-            + f"; columns: {', '.join(map(str, pairs.columns))}"
-        )
-    cache_dir = None if args.cache_dir.lower() == "none" else args.cache_dir
+        named = " or ".join(f"{c!r} ({flag[c]})" for c in missing)
+        return _score_fail(f"{args.pairs}: no column {named}; columns: {', '.join(pairs.columns)}")
+    stage[0] = "while loading the model"
     try:
         model = models.load(args.model, device=args.device)
     except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:
-        return fail(f"--model {args.model}: {err}")
+        return _score_fail(f"--model {args.model}: {err}")
+    stage[0] = "while scoring"
     try:
         table, info = score.score_pairs(
-            model,
-            pairs,
-            text_col=args.text_col,
-            audio_col=args.audio_col,
-            audio_dir=args.audio_dir,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
-            cache_dir=cache_dir,
-            source=str(pairs_path),
-            return_info=True,
-        )
-    except KeyboardInterrupt:
-        if cache_dir is None:
-            resume = "no cache (--cache-dir none), so a re-run starts over."
-        else:
-            resume = (
-                f"finished batches are cached in {_cache_location(cache_dir)}: run the same "
-                "command again to resume."
-            )
-        print(f"humanclap score: interrupted; {args.out} not written; {resume}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+            model, pairs, text_col=args.text_col, audio_col=args.audio_col,
+            audio_dir=args.audio_dir, relative_to=args.pairs.parent, batch_size=args.batch_size,
+            num_workers=args.num_workers, progress=args.progress,
+            cache_dir=None if args.cache_dir.lower() == "none" else args.cache_dir,
+            allow_truncated=args.allow_truncated, source=str(args.pairs),
+            row_labels=[f"line {n}" for n in lines], return_info=True,
+        )  # fmt: skip
     except ValueError as err:
-        return fail(str(err))
+        return _score_fail(str(err))
+    stage[0] = f"while writing {args.out}"
     atomic_write_csv(table, args.out, index=False)
-    failed = [(i, e) for i, e in enumerate(table["error"]) if e]
+    failed = [(n, e) for n, e in zip(lines, table["error"], strict=True) if e]
     warned = sum(1 for w in table["warning"] if w)
     print(
         f"humanclap score: {len(table) - len(failed)} of {len(table)} pairs scored -> {args.out} "
         f"({len(failed)} failed, {warned} with warnings; {info.summary()})",
         file=sys.stderr,
     )
-    for i, err in failed[:MAX_LISTED_FAILURES]:
-        print(f"  {pairs_path} line {i + 2}: {err}", file=sys.stderr)
+    for n, err in failed[:MAX_LISTED_FAILURES]:
+        where = f"{args.pairs} line {n}"
+        print(f"  {err if err.startswith(where) else f'{where}: {err}'}", file=sys.stderr)
     if len(failed) > MAX_LISTED_FAILURES:
         more = len(failed) - MAX_LISTED_FAILURES
         print(f"  ... and {more} more (see the 'error' column of {args.out})", file=sys.stderr)
+    if any(": truncated: " in err for _, err in failed):
+        print("  (--allow-truncated scores what truncated files hold, flagged)", file=sys.stderr)
     return EXIT_ROWS_FAILED if failed else 0
 
 
@@ -255,33 +269,38 @@ def _add_run_notebooks(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_score(sub: argparse._SubParsersAction) -> None:
+    what = ("Write the CSV with columns clapscore, error and warning added. Embeddings are "
+            "cached per batch, so an interrupted run resumes. Messages name rows by their line in "
+            "the CSV. Exit status: 0 ok, 2 bad input, 3 some rows failed (NaN + error message, "
+            "all other rows written), 130 interrupted.")  # fmt: skip
+    wrap = {"initial_indent": "  ", "subsequent_indent": "      ", "break_on_hyphens": False}
+    forms = [textwrap.fill(form, 79, **wrap) for form in models.valid_spec_forms()]
     sc = sub.add_parser(
-        "score",
-        help="CLAPScore of (caption, audio file) pairs in a CSV",
-        description=(
-            "Write the CSV with columns clapscore, error and warning added. Embeddings are "
-            "cached per batch, so an interrupted run resumes. Exit status: 0 ok, 2 bad input, "
-            "3 some rows failed (NaN + error message, all other rows written), 130 interrupted."
-        ),
-    )
-    sc.add_argument("--model", required=True, help="model spec, e.g. tiny, laion:..., or a file")
-    sc.add_argument("--pairs", required=True, type=Path, help="CSV with a caption + audio column")
-    sc.add_argument(
-        "--audio-dir", type=Path, default=None, help="folder the audio paths are relative to"
-    )
-    sc.add_argument("--out", required=True, type=Path, help="output CSV (written atomically)")
-    sc.add_argument("--text-col", default="text", help="caption column (default: text)")
-    sc.add_argument("--audio-col", default="audio", help="audio path column (default: audio)")
-    sc.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    sc.add_argument("--batch-size", type=_positive_int, default=32, help="clips per model call")
-    sc.add_argument(
-        "--num-workers", type=_non_negative_int, default=2, help="audio decoding threads"
-    )
-    sc.add_argument(
-        "--cache-dir",
-        default="auto",
-        help="embedding cache folder, 'auto' (the user cache) or 'none'",
-    )
+        "score", help="CLAPScore of (caption, audio file) pairs in a CSV",
+        description=textwrap.fill(what, 79), epilog="model specs (--model):\n" + "\n".join(forms),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    add = sc.add_argument
+    add("--model", required=True, help="model spec: tiny, laion:..., hf:..., a file (see below)")
+    add("--pairs", required=True, type=Path, help="CSV with a caption and an audio column")
+    add("--audio-dir", type=Path, default=None,
+        help="folder the audio paths are relative to (a leading / is stripped, as in RELATE's "
+        "wavnames); default: relative paths are relative to the pairs CSV's folder, absolute "
+        "paths stay as they are")  # fmt: skip
+    add("--out", required=True, type=Path, help="output CSV (atomic; its folder must exist)")
+    add("--text-col", default="text", help="caption column (default: %(default)s)")
+    add("--audio-col", default="audio", help="audio path column (default: %(default)s)")
+    add("--encoding", default="utf-8", help="text encoding of the CSV (default: %(default)s)")
+    add("--device", default="cpu", help="torch device (default: %(default)s)")
+    add("--batch-size", type=_positive_int, default=32, help="clips per model call (default: 32)")
+    add("--num-workers", type=_non_negative_int, default=2, help="decoding threads (default: 2)")
+    add("--cache-dir", default="auto", help="embedding cache folder, 'auto' (the user cache) "
+        "or 'none' (default: auto)")  # fmt: skip
+    add("--allow-truncated", action="store_true",
+        help="score what a truncated audio file holds, flagged 'truncated (header 3.00 s, file "
+        "1.80 s)' in the warning column (default: refused, an error in its row)")  # fmt: skip
+    add("--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bars (default: when stderr is a terminal)")  # fmt: skip
     sc.set_defaults(func=_cmd_score)
 
 

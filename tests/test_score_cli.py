@@ -127,8 +127,8 @@ def test_score_pairs_table(model, pairs, audio_dir, tmp_path):
     tail = out.loc[[200, 201, 202, 203]]
     assert tail.loc[200, "warning"] == "silent" and np.isfinite(tail.loc[200, "clapscore"])
     assert "broken.wav: cannot decode" in tail.loc[201, "error"]
-    assert tail.loc[202, "error"] == "my.csv row 16: audio ('wavname') is missing"
-    assert tail.loc[203, "error"] == "my.csv row 17: caption ('caption') is missing"
+    assert tail.loc[202, "error"] == "my.csv row 16: audio ('wavname') is empty"
+    assert tail.loc[203, "error"] == "my.csv row 17: caption ('caption') is empty"
     assert tail.loc[[201, 202, 203], "clapscore"].isna().all()
 
 
@@ -165,6 +165,7 @@ def test_cli_scores_a_csv(model, pairs, audio_dir, tmp_path, capsys):
         pairs_csv, index=False
     )
     out = tmp_path / "results" / "scores.csv"
+    out.parent.mkdir()
     assert _cli(pairs_csv, audio_dir, out, "--batch-size", "4", "--num-workers", "1") == 0
     err = capsys.readouterr().err
     assert f"14 of 14 pairs scored -> {out}" in err and "7 unique" in err
@@ -266,3 +267,141 @@ def test_cli_interrupted_run_resumes(pairs, audio_dir, tmp_path, monkeypatch, ca
         resumed.drop(columns="clapscore"), fresh.drop(columns="clapscore")
     )
     np.testing.assert_allclose(resumed["clapscore"], fresh["clapscore"], atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- issue 10
+def _score_args(pairs_csv, out, *extra) -> list[str]:
+    return ["score", "--model", "tiny:random", "--pairs", str(pairs_csv), "--out", str(out),
+            "--cache-dir", "none", *extra]  # fmt: skip
+
+
+def test_ctrl_c_while_loading_the_model_is_one_line(
+    pairs, audio_dir, tmp_path, monkeypatch, capsys
+):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.to_csv(pairs_csv, index=False)
+
+    def interrupted(spec, device="cpu"):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(humanclap.models, "load", interrupted)
+    out = tmp_path / "scores.csv"
+    assert _cli(pairs_csv, audio_dir, out) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err == f"humanclap score: interrupted while loading the model; {out} not written.\n"
+
+
+def test_bad_out_is_refused_before_the_model_loads(pairs, audio_dir, tmp_path, monkeypatch, capsys):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.to_csv(pairs_csv, index=False)
+    monkeypatch.setattr(humanclap.models, "load", lambda *a, **k: pytest.fail("model loaded"))
+    assert _cli(pairs_csv, audio_dir, tmp_path) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--out {tmp_path}: is a folder" in err
+    assert _cli(pairs_csv, audio_dir, tmp_path / "no" / "such" / "out.csv") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no such folder {tmp_path / 'no' / 'such'}" in err
+
+
+def test_relative_audio_paths_start_from_the_csv_folder(model, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    (data / "clips").mkdir(parents=True)
+    sf.write(data / "clips" / "a.wav", np.full(SR, 0.1, np.float32), SR)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    sf.write(elsewhere / "b.wav", np.full(SR, 0.2, np.float32), SR)
+    csv_path = data / "pairs.csv"
+    csv_path.write_text(f"text,audio\nhum,clips/a.wav\nhum,{elsewhere / 'b.wav'}\n")
+    monkeypatch.chdir(elsewhere)  # neither the CSV's folder nor where clips/ is
+    out = tmp_path / "out.csv"
+    assert main(_score_args(csv_path, out)) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert table["clapscore"].notna().all() and list(table["audio"])[0] == "clips/a.wav"
+    # --audio-dir replaces the CSV's folder (and strips a leading "/", as for RELATE)
+    csv_path.write_text("text,audio\nhum,/b.wav\n")
+    assert main(_score_args(csv_path, out, "--audio-dir", str(elsewhere))) == 0
+    assert pd.read_csv(out)["clapscore"].notna().all()
+
+
+def test_help_shows_defaults_and_every_model_spec_form(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["score", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for default in ("(default: text)", "(default: audio)", "(default: utf-8)", "(default: cpu)",
+                    "(default: 32)", "(default: 2)", "(default: auto)"):  # fmt: skip
+        assert default in text
+    for form in humanclap.models.valid_spec_forms():
+        assert form.split(": ")[0] in text
+    assert "pairs CSV's folder" in text and "--no-progress" in text and "--allow-truncated" in text
+
+
+def test_messages_use_csv_line_numbers_after_multi_line_captions(audio_dir, tmp_path, capsys):
+    csv_path = tmp_path / "pairs.csv"
+    csv_path.write_text(
+        "caption,wavname\n"
+        '"a dog barks\nthen a car passes",/tango/test/0.wav\n'  # lines 2-3
+        "rain,/gone.wav\n"  # line 4
+        "   ,/tango/test/2.wav\n"  # line 5: whitespace-only caption
+        ",/tango/test/2.wav\n"  # line 6: empty caption
+    )
+    out = tmp_path / "out.csv"
+    assert _cli(csv_path, audio_dir, out, "--cache-dir", "none") == EXIT_ROWS_FAILED
+    err = capsys.readouterr().err
+    assert f"  {csv_path} line 4: {audio_dir / 'gone.wav'}: no such audio file" in err
+    assert f"  {csv_path} line 5: caption ('caption') is empty" in err
+    assert f"  {csv_path} line 6: caption ('caption') is empty" in err
+    assert "row " not in err and "object at 0x" not in err and "<bytes>" not in err
+    table = pd.read_csv(out, keep_default_na=False)
+    assert table.loc[0, "caption"] == "a dog barks\nthen a car passes"
+    assert list(table["error"])[2:] == [f"{csv_path} line {n}: caption ('caption') is empty"
+                                        for n in (5, 6)]  # fmt: skip
+
+
+def test_empty_captions_are_errors_in_the_library_as_in_the_cli(model, audio_dir):
+    pairs = pd.DataFrame({"text": ["rain", "", "  \t"], "audio": ["/tango/test/0.wav"] * 3})
+    out = score_pairs(model, pairs, audio_dir=audio_dir, cache_dir=None, source="t")
+    assert np.isfinite(out.loc[0, "clapscore"]) and out["clapscore"][1:].isna().all()
+    assert list(out["error"]) == ["", "t row 1: caption ('text') is empty",
+                                  "t row 2: caption ('text') is empty"]  # fmt: skip
+    clip = audio_dir / "tango" / "test" / "0.wav"
+    with pytest.raises(ValueError, match=r"texts\[1\]: empty caption"):
+        clapscore(model, ["rain", " "], [clip, clip], cache_dir=None)
+    with pytest.raises(TypeError, match=r"texts\[0\]"):
+        clapscore(model, [None], [clip], cache_dir=None)
+
+
+def test_long_captions_are_flagged(model, audio_dir, tmp_path):
+    long = " ".join(["word"] * 40)  # tiny: the start token + 40 words, cut to 32
+    pairs = pd.DataFrame({"text": [long, "rain"], "audio": ["/tango/test/0.wav"] * 2})
+    out = score_pairs(model, pairs, audio_dir=audio_dir, cache_dir=tmp_path / "c")
+    assert list(out["warning"]) == ["short (0.40 s); caption cut to 32 tokens (had 41)",
+                                    "short (0.40 s)"]  # fmt: skip
+    again = score_pairs(model, pairs, audio_dir=audio_dir, cache_dir=tmp_path / "c")
+    assert list(again["warning"]) == list(out["warning"])  # cached captions are flagged too
+
+
+def test_encoding(audio_dir, tmp_path, capsys):
+    csv_path = tmp_path / "pairs.csv"
+    csv_path.write_bytes("caption,wavname\nrain,/tango/test/0.wav\ncafé,/tango/test/2.wav\n"
+                         .encode("latin-1"))  # fmt: skip
+    out = tmp_path / "out.csv"
+    assert _cli(csv_path, audio_dir, out) == 2
+    err = capsys.readouterr().err
+    assert f"{csv_path} line 3: not utf-8 text (byte 0xe9" in err and "--encoding" in err
+    assert _cli(csv_path, audio_dir, out, "--encoding", "latin-1", "--cache-dir", "none") == 0
+    assert pd.read_csv(out)["caption"].tolist() == ["rain", "café"]
+    assert _cli(csv_path, audio_dir, out, "--encoding", "klingon") == 2
+    assert "encoding 'klingon': unknown" in capsys.readouterr().err
+
+
+def test_progress_switch(pairs, audio_dir, tmp_path, capsys):
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs.to_csv(pairs_csv, index=False)
+    out = tmp_path / "out.csv"
+    assert _cli(pairs_csv, audio_dir, out, "--cache-dir", "none", "--progress") == 0
+    assert "embedding audio" in capsys.readouterr().err
+    assert _cli(pairs_csv, audio_dir, out, "--cache-dir", "none", "--no-progress") == 0
+    assert "embedding audio" not in capsys.readouterr().err
+    assert _cli(pairs_csv, audio_dir, out, "--cache-dir", "none") == 0  # stderr is no terminal
+    assert "embedding audio" not in capsys.readouterr().err

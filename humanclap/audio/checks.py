@@ -2,7 +2,8 @@
 
 :func:`validate_wave` refuses a waveform that is not 1-D, not floating point, empty or not
 finite (:class:`AudioError`, a ``ValueError`` naming the clip); :func:`audio_warnings` flags
-valid but odd audio (silent, very short, longer than a model's window). See
+valid but odd audio (silent, very short, longer than a model's window, saying what the model
+does with the rest). Truncated files are found in :mod:`humanclap.audio.truncation`. See
 :mod:`humanclap.audio` for how every kind of input is handled.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "LONG_CLIPS",
     "LONG_TOLERANCE",
     "SHORT_SECONDS",
     "SILENCE_PEAK",
@@ -27,6 +29,12 @@ SHORT_SECONDS: float = 1.0
 #: A clip is flagged "long" only when it exceeds the model's window by more than this fraction
 #: (so a 10.02 s AudioCaps clip is not flagged for a 10 s model).
 LONG_TOLERANCE: float = 0.01
+#: What a model does with a clip longer than its window (its ``long_clips`` attribute), as
+#: the ``"long"`` flag says it.
+LONG_CLIPS: dict[str, str] = {
+    "first window": "only the first {window} s is scored",
+    "fusion": "fusion sees it whole, shrunk to {window} s, plus three {window} s chunks",
+}
 
 
 class AudioError(ValueError):
@@ -75,7 +83,10 @@ def validate_wave(wave: object, name: str = "waveform") -> np.ndarray:
 
 
 def audio_warnings(
-    wave: np.ndarray, sample_rate: int, max_seconds: float | None = None
+    wave: np.ndarray,
+    sample_rate: int,
+    max_seconds: float | None = None,
+    long_clips: str | None = None,
 ) -> list[str]:
     """Flags for valid but suspicious audio (see the module table).
 
@@ -87,13 +98,19 @@ def audio_warnings(
     max_seconds : float, optional
         The model's window; clips more than 1 % longer (:data:`LONG_TOLERANCE`) are flagged
         ``"long"``.
+    long_clips : {"first window", "fusion"}, optional
+        What the model does with the rest of a long clip (its ``long_clips``, see
+        :data:`LONG_CLIPS`); the flag says it.
 
     Returns
     -------
     list of str
-        Some of ``"silent"``, ``"short (0.05 s)"``, ``"long (60.0 s > 10 s window)"``;
+        Some of ``"silent"``, ``"short (0.05 s)"``, ``"long (60.0 s > 10 s window: only the
+        first 10 s is scored)"`` (without ``long_clips``: ``"long (60.0 s > 10 s window)"``);
         empty when nothing is odd.
     """
+    if long_clips is not None and long_clips not in LONG_CLIPS:
+        raise ValueError(f"long_clips: expected one of {sorted(LONG_CLIPS)}, got {long_clips!r}")
     flags: list[str] = []
     seconds = wave.shape[-1] / float(sample_rate)
     if wave.size == 0 or float(np.max(np.abs(wave))) < SILENCE_PEAK:
@@ -101,5 +118,7 @@ def audio_warnings(
     if seconds < SHORT_SECONDS:
         flags.append(f"short ({seconds:.2f} s)")
     if max_seconds is not None and seconds > max_seconds * (1 + LONG_TOLERANCE):
-        flags.append(f"long ({seconds:.1f} s > {max_seconds:g} s window)")
+        what = "" if long_clips is None else ": " + LONG_CLIPS[long_clips]
+        what = what.format(window=f"{max_seconds:g}")
+        flags.append(f"long ({seconds:.1f} s > {max_seconds:g} s window{what})")
     return flags

@@ -19,15 +19,18 @@ a directory                             :class:`AudioError` "is a directory"
 empty (0-byte) file                     :class:`AudioError` "empty file (0 bytes)"
 garbage / unsupported bytes             :class:`AudioError` "cannot decode ..." (libsndfile's
                                         reason)
+truncated file (WAV, RF64, FLAC, Ogg:   :class:`AudioError` "truncated: header declares 3.00 s, file
+see :mod:`~humanclap.audio.truncation`) holds 1.80 s"; with ``allow_truncated=True`` what is there
+                                        is decoded (:func:`decode_with_truncation` says so)
 valid header, zero frames               :class:`AudioError` "no audio frames"
 NaN / inf samples (float WAV)           :class:`AudioError` "N non-finite samples" (never passed
                                         on: one NaN makes the embedding NaN)
 digital silence (peak < -80 dBFS)       accepted (valid audio); flagged ``"silent"``
 very short clip (< 1 s, e.g. 0.05 s)    accepted; flagged ``"short (0.05 s)"``; the model fills
                                         it by repeating it ("repeatpad" as LAION-CLAP does)
-long clip (> 1.01 x model's window)     accepted; flagged ``"long (60.0 s > 10 s window)"`` when
-                                        ``max_seconds`` is given to :func:`audio_warnings`; the
-                                        model crops it (how: see the backend's doc)
+long clip (> 1.01 x model's window)     accepted; flagged ``"long (60.0 s > 10 s window: ...)"``
+                                        by :func:`audio_warnings`, saying what the model does
+                                        with the rest (``long_clips``)
 stereo / multi-channel                  channels averaged (mean) to mono
 any sample rate (8k ... 96k)            resampled to ``sample_rate`` with soxr "HQ"
                                         (``librosa.resample(res_type="soxr_hq")``)
@@ -46,19 +49,23 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from humanclap.audio.checks import AudioError, AudioNotFoundError, validate_wave
+from humanclap.audio.truncation import Truncation, flac_streaminfo, stream_truncation
 
 __all__ = [
     "AudioInfo",
     "decode_audio",
     "decode_audio_info",
+    "decode_with_truncation",
     "load_audio",
     "load_audio_info",
     "read_audio_bytes",
@@ -67,6 +74,10 @@ __all__ = [
 
 #: soxr quality used by :func:`resample` (librosa 0.11's default ``res_type``).
 SOXR_QUALITY = "soxr_hq"
+#: Frames per read when a truncated FLAC is decoded up to where it breaks off.
+_PARTIAL_BLOCK = 256  # libsndfile drops the whole block a decoding error falls in
+#: How libsndfile names a file object in its messages ("<_io.BytesIO object at 0x...>").
+_OBJECT_REPR = re.compile(r"Error opening <[^>]*>: |<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
 @dataclass(frozen=True)
@@ -106,11 +117,18 @@ def _check_file(path: Path) -> None:
         raise AudioError(f"{path}: empty file (0 bytes)")
 
 
-def _info(source: str | io.BytesIO, name: str) -> AudioInfo:
+def _reason(err: Exception) -> str:
+    """libsndfile's reason, without its name for a file object (``<_io.BytesIO ...>``)."""
+    text = err.error_string if isinstance(err, sf.LibsndfileError) else str(err)
+    text = _OBJECT_REPR.sub("", text).strip()
+    return text.removeprefix("Error : ").strip() or type(err).__name__
+
+
+def _info(source: str | BinaryIO, name: str) -> AudioInfo:
     try:
         info = sf.info(source)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{name}: cannot decode audio ({err})") from err
+        raise AudioError(f"{name}: cannot decode audio ({_reason(err)})") from err
     return AudioInfo(
         path=Path(name),
         sample_rate=int(info.samplerate),
@@ -135,7 +153,7 @@ def load_audio_info(path: str | os.PathLike) -> AudioInfo:
     return _info(str(path), str(path))
 
 
-def decode_audio_info(data: bytes, name: str = "<bytes>") -> AudioInfo:
+def decode_audio_info(data: bytes, name: str = "audio data") -> AudioInfo:
     """:func:`load_audio_info` for a file's bytes already in memory (``path`` is ``name``)."""
     if len(data) == 0:
         raise AudioError(f"{name}: empty file (0 bytes)")
@@ -170,7 +188,9 @@ def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.asarray(out, dtype=wave.dtype)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike, sample_rate: int, *, allow_truncated: bool = False
+) -> np.ndarray:
     """Decode an audio file to a mono float32 waveform at ``sample_rate``.
 
     Equals ``librosa.load(path, sr=sample_rate)[0]`` (librosa 0.11, soxr "HQ"). See the module
@@ -181,6 +201,9 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     path : str or path-like
     sample_rate : int
         Target rate in Hz (e.g. a model's ``sample_rate``).
+    allow_truncated : bool
+        Decode what a truncated file holds instead of refusing it
+        (:mod:`humanclap.audio.truncation`; :func:`decode_with_truncation` also says so).
 
     Returns
     -------
@@ -190,16 +213,20 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     Raises
     ------
     AudioError
-        The file is missing (:class:`AudioNotFoundError`), empty, undecodable, has no frames
-        or contains NaN/inf samples. The message names the file.
+        The file is missing (:class:`AudioNotFoundError`), empty, undecodable, truncated (unless
+        ``allow_truncated``), has no frames or contains NaN/inf samples. The message names the
+        file.
     """
     sample_rate = _check_rate(sample_rate)
     path = Path(path)
     _check_file(path)
-    return _decode(str(path), str(path), sample_rate)
+    with path.open("rb") as stream:
+        return _decode(str(path), stream, str(path), sample_rate, allow_truncated)[0]
 
 
-def decode_audio(data: bytes, sample_rate: int, name: str = "<bytes>") -> np.ndarray:
+def decode_audio(
+    data: bytes, sample_rate: int, name: str = "audio data", *, allow_truncated: bool = False
+) -> np.ndarray:
     """:func:`load_audio` for the bytes of a file already read into memory.
 
     Parameters
@@ -209,16 +236,40 @@ def decode_audio(data: bytes, sample_rate: int, name: str = "<bytes>") -> np.nda
     sample_rate : int
     name : str
         How the file is named in error messages (its path).
+    allow_truncated : bool
+        As in :func:`load_audio`.
 
     Returns
     -------
     np.ndarray, shape (T,), float32
         The same samples :func:`load_audio` gives for a file with these bytes.
     """
+    return decode_with_truncation(data, sample_rate, name, allow_truncated=allow_truncated)[0]
+
+
+def decode_with_truncation(
+    data: bytes, sample_rate: int, name: str = "audio data", *, allow_truncated: bool = False
+) -> tuple[np.ndarray, Truncation | None]:
+    """:func:`decode_audio`, and whether the file was truncated.
+
+    Returns
+    -------
+    wave : np.ndarray, shape (T,), float32
+    truncation : Truncation or None
+        None for a whole file; for a truncated one (only with ``allow_truncated``) how much is
+        missing (:meth:`Truncation.flag` is its warning).
+
+    Raises
+    ------
+    AudioError
+        As :func:`load_audio`; a truncated file without ``allow_truncated`` gives
+        ``"<name>: truncated: header declares 3.00 s, file holds 1.80 s"``.
+    """
     sample_rate = _check_rate(sample_rate)
     if len(data) == 0:
         raise AudioError(f"{name}: empty file (0 bytes)")
-    return _decode(io.BytesIO(data), name, sample_rate)
+    stream = io.BytesIO(data)
+    return _decode(stream, stream, name, sample_rate, allow_truncated)
 
 
 def _check_rate(sample_rate: int) -> int:
@@ -227,19 +278,73 @@ def _check_rate(sample_rate: int) -> int:
     return int(sample_rate)
 
 
-def _decode(source: str | io.BytesIO, name: str, sample_rate: int) -> np.ndarray:
+def _open(source: str | BinaryIO) -> sf.SoundFile:
+    if not isinstance(source, str):
+        source.seek(0)
+    return sf.SoundFile(source)
+
+
+def _read(source: str | BinaryIO, partial: bool) -> tuple[np.ndarray, int]:
+    """All samples, (T,) or (T, C) float32, and the native rate. With ``partial``, a decoder
+    error ends the read instead (the frames before it are returned: a truncated FLAC)."""
+    with _open(source) as handle:
+        rate = int(handle.samplerate)
+        try:
+            return handle.read(dtype="float32", always_2d=False), rate
+        except sf.LibsndfileError:
+            if not partial:
+                raise
+    blocks = []
+    with _open(source) as handle:
+        while True:
+            try:
+                block = handle.read(_PARTIAL_BLOCK, dtype="float32", always_2d=True)
+            except sf.LibsndfileError:
+                break
+            if not len(block):
+                break
+            blocks.append(block)
+        data = np.concatenate(blocks) if blocks else np.zeros((0, handle.channels), np.float32)
+    return (data[:, 0] if data.shape[1] == 1 else data), rate
+
+
+def _held(source: str | BinaryIO) -> float | None:
+    """Seconds libsndfile finds in a file (for a truncated Ogg), or None."""
+    if not isinstance(source, str):
+        source.seek(0)
     try:
-        with sf.SoundFile(source) as handle:
-            native_sr = int(handle.samplerate)
-            data = handle.read(dtype="float32", always_2d=False)
+        return _info(source, "").duration
+    except AudioError:
+        return None
+
+
+def _decode(
+    source: str | BinaryIO, stream: BinaryIO, name: str, sample_rate: int, allow_truncated: bool
+) -> tuple[np.ndarray, Truncation | None]:
+    """Decode ``source`` (a path, or ``stream`` itself); ``stream`` is read for truncation."""
+    cut = stream_truncation(stream)
+    if cut is not None and cut.present is None:
+        cut = Truncation(cut.declared, _held(source))
+    flac = flac_streaminfo(stream)
+    if cut is not None and not allow_truncated:
+        raise AudioError(f"{name}: {cut.reason()}")
+    try:
+        data, native_sr = _read(source, partial=flac is not None)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{name}: cannot decode audio ({err})") from err
+        why = "cannot decode audio" if cut is None else f"{cut.reason()}; the rest does not decode"
+        raise AudioError(f"{name}: {why} ({_reason(err)})") from err
+    if flac is not None and data.shape[0] < flac[0]:
+        cut = Truncation(flac[0] / flac[1], data.shape[0] / native_sr)
+        if not allow_truncated:
+            raise AudioError(f"{name}: {cut.reason()}")
+    if data.size == 0 and cut is not None:
+        raise AudioError(f"{name}: {cut.reason()}; no audio frames decode")
     if data.size == 0:
         raise AudioError(f"{name}: no audio frames (valid header, 0 samples)")
     if data.ndim == 2:  # (T, C) -> mean over channels, as librosa.to_mono does on (C, T)
         data = np.mean(data.T, axis=0)
     wave = validate_wave(data, name)
-    return resample(wave, native_sr, sample_rate)
+    return resample(wave, native_sr, sample_rate), cut
 
 
 def read_audio_bytes(path: str | os.PathLike) -> bytes:

@@ -13,7 +13,12 @@ from pathlib import Path
 __all__ = ["resolve_audio_path"]
 
 
-def resolve_audio_path(value: str | os.PathLike, audio_dir: str | os.PathLike | None) -> Path:
+def resolve_audio_path(
+    value: str | os.PathLike,
+    audio_dir: str | os.PathLike | None,
+    *,
+    relative_to: str | os.PathLike | None = None,
+) -> Path:
     """The file an audio cell names.
 
     Parameters
@@ -22,8 +27,11 @@ def resolve_audio_path(value: str | os.PathLike, audio_dir: str | os.PathLike | 
         A ``wavname`` (``"/audiocaps/train/8215.wav"``) or any path.
     audio_dir : path-like, optional
         With it, ``value`` is always relative to it (leading ``/`` or ``\\`` stripped, so
-        RELATE's wavnames work as they are); without, ``value`` is used as given (relative to
-        the working directory).
+        RELATE's wavnames work as they are); without, an absolute ``value`` is used as given
+        and a relative one is relative to ``relative_to``.
+    relative_to : path-like, optional
+        Without ``audio_dir``, the folder relative paths start from, e.g. the folder of the CSV
+        that names them (``humanclap score``); default: the working directory.
 
     Returns
     -------
@@ -31,5 +39,6 @@ def resolve_audio_path(value: str | os.PathLike, audio_dir: str | os.PathLike | 
     """
     value = os.fspath(value)
     if audio_dir is None:
-        return Path(value)
+        path = Path(value)
+        return path if relative_to is None or path.is_absolute() else Path(relative_to) / path
     return Path(audio_dir) / value.lstrip("/\\")

@@ -25,15 +25,17 @@ input ``i``. What they do, in order:
 
 Bad inputs
 ----------
-A file that cannot be used (missing, empty, undecodable, zero frames, NaN/inf samples: see
-:mod:`humanclap.audio`) never stops the others: the good items of its batch are embedded and
+A file that cannot be used (missing, empty, undecodable, truncated, zero frames, NaN/inf
+samples: see :mod:`humanclap.audio`) never stops the others: the good items of its batch are embedded and
 cached as usual. Then, with ``errors="raise"`` (default) an :class:`EmbedError` lists **all** bad
 items with their reasons (it carries the partial embeddings and the :class:`EmbedInfo`); with
 ``errors="nan"`` (alias ``"skip"``: rows are never dropped, so rows stay aligned with the
 input) their rows are NaN and the reasons are in ``EmbedInfo.errors`` (``return_info=True``).
 A row the model itself returns non-finite is treated the same way (and not cached). Valid but
-odd audio (silent, shorter than 1 s, longer than the model's window) is embedded and flagged in
-``EmbedInfo.warnings``.
+odd audio (silent, shorter than 1 s, longer than the model's window: the flag says what the
+model does with the rest) is embedded and flagged in ``EmbedInfo.warnings``; so is, with
+``allow_truncated=True``, a truncated file (its cache entry carries the flag, and a call without
+``allow_truncated`` refuses it), and a caption longer than the model's text encoder takes.
 
 Cache
 -----

@@ -18,8 +18,9 @@ import torch
 
 from humanclap.audio import (
     AudioError,
+    Truncation,
     audio_warnings,
-    decode_audio,
+    decode_with_truncation,
     read_audio_bytes,
     validate_wave,
 )
@@ -39,8 +40,9 @@ from humanclap.utils import progress_bar, sha256_bytes
 
 __all__ = ["LOADER_VERSION", "PREFETCH_BATCHES", "embed_audio"]
 
-#: Bump when decoding/resampling changes the waveforms a file gives (part of audio cache keys).
-LOADER_VERSION = 1
+#: Bump when decoding/resampling changes the waveforms a file gives, or which files are refused
+#: (part of audio cache keys). 2: truncated files refused (entries of version 1 may hold them).
+LOADER_VERSION = 2
 #: Batches handed to the decoding threads ahead of the one the model is running.
 PREFETCH_BATCHES = 2
 
@@ -108,15 +110,18 @@ def _hash_audio_item(item: Any, index: int, sample_rate: int) -> tuple[str, _Sou
     return _audio_key(sha256_bytes(wave.tobytes()), sample_rate, "array"), _Source(name, wave=wave)
 
 
-def _decode_source(source: _Source, sample_rate: int) -> np.ndarray:
-    """Waveform (T,) float32 at ``sample_rate`` of one unique input. Raises AudioError."""
+def _decode_source(
+    source: _Source, sample_rate: int, allow_truncated: bool
+) -> tuple[np.ndarray, Truncation | None]:
+    """Waveform (T,) float32 at ``sample_rate`` of one unique input, and its truncation (None
+    unless it is an allowed truncated file). Raises AudioError."""
     if source.wave is not None:
-        return source.wave
+        return source.wave, None
     assert source.path is not None
     data = read_audio_bytes(source.path)
     if sha256_bytes(data) != source.sha256:
         raise AudioError(f"{source.name}: file changed while being embedded; run again")
-    return decode_audio(data, sample_rate, source.name)
+    return decode_with_truncation(data, sample_rate, source.name, allow_truncated=allow_truncated)
 
 
 def _attempt(fn: Any, *args: Any) -> tuple[Any, AudioError | None]:
@@ -134,6 +139,7 @@ class _AudioJob:
 
     out: np.ndarray
     info: EmbedInfo
+    allow_truncated: bool = False
     rows: dict[str, list[int]] = field(default_factory=dict)
     sources: dict[str, _Source] = field(default_factory=dict)
 
@@ -165,6 +171,11 @@ class _AudioJob:
             hit = cache.get(key) if cache else None
             if hit is None:
                 todo.append(key)
+                continue
+            cut = hit[1].get("truncated")
+            if isinstance(cut, dict) and not self.allow_truncated:  # cached while allowed
+                reason = Truncation.from_dict(cut).reason()
+                self.assign(key, None, f"{self.sources[key].name}: {reason}")
             else:
                 self.assign(key, hit[0], list(hit[1].get("warnings", [])))
                 self.info.n_cached += 1
@@ -175,26 +186,32 @@ class _AudioJob:
         self, model: Any, batch: list[str], decoded: list, precision: str, cache: Any
     ) -> None:
         """Embed one batch of decoded clips, cache and assign each (step 3)."""
-        keys, waves = [], []
-        for key, (wave, err) in zip(batch, decoded, strict=True):
+        keys, waves, cuts = [], [], []
+        for key, (result, err) in zip(batch, decoded, strict=True):
             if err is not None:
                 self.assign(key, None, str(err))
             else:
                 keys.append(key)
-                waves.append(wave)
+                waves.append(result[0])
+                cuts.append(result[1])
         if not waves:
             return
         with torch.inference_mode(), autocast(model.device, precision):
             emb = model.embed_audio([torch.from_numpy(w) for w in waves])
         vecs = check_output(model, emb, len(waves), "embed_audio")
-        for key, wave, vec in zip(keys, waves, vecs, strict=True):
+        long_clips = getattr(model, "long_clips", None)
+        for key, wave, cut, vec in zip(keys, waves, cuts, vecs, strict=True):
             if not np.isfinite(vec).all():
                 name = self.sources[key].name
                 self.assign(key, None, f"{name}: the model returned a non-finite embedding")
                 continue
-            flags = audio_warnings(wave, model.sample_rate, model.max_seconds)
+            flags = audio_warnings(wave, model.sample_rate, model.max_seconds, long_clips)
+            meta: dict[str, Any] = {"warnings": flags}
+            if cut is not None:  # allowed here; a call that does not allow it refuses the entry
+                flags = [cut.flag(), *flags]
+                meta = {"warnings": flags, "truncated": cut.to_dict()}
             if cache is not None:
-                cache.put(key, vec, {"warnings": flags})
+                cache.put(key, vec, meta)
             self.assign(key, vec, flags)
             self.info.n_embedded += 1
 
@@ -218,7 +235,7 @@ def _run(
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     decoded = prefetch(
         batches,
-        lambda key: _attempt(_decode_source, job.sources[key], sample_rate),
+        lambda key: _attempt(_decode_source, job.sources[key], sample_rate, job.allow_truncated),
         pool,
         ahead=PREFETCH_BATCHES,
     )
@@ -239,6 +256,7 @@ def embed_audio(
     progress: bool | None = None,
     errors: str = "raise",
     precision: str = "auto",
+    allow_truncated: bool = False,
     return_info: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, EmbedInfo]:
     """Embed clips (files or waveforms) with ``model``; see :mod:`humanclap.embed`.
@@ -263,6 +281,10 @@ def embed_audio(
         them after the good ones are embedded and cached; ``"nan"`` / ``"skip"`` NaN rows.
     precision : {"auto", "fp32", "bf16", "fp16"}
         See :mod:`humanclap.runtime` (``"auto"``: fp32 on CPU, bf16 or fp16 autocast on CUDA).
+    allow_truncated : bool
+        Embed what a truncated file holds (flagged ``"truncated (header 3.00 s, file 1.80 s)"``)
+        instead of refusing it (:mod:`humanclap.audio.truncation`). A cached embedding of a
+        truncated file is refused too unless this is True.
     return_info : bool
         Also return an :class:`~humanclap.embed.EmbedInfo`.
 
@@ -285,7 +307,8 @@ def embed_audio(
     precision = resolve_precision(precision, model.device)
     cache = open_cache(cache_dir, model.fingerprint, precision, "audio", model.embed_dim)
     info = EmbedInfo("audio", n_items=len(items), cache_path=cache.path if cache else None)
-    job = _AudioJob(np.full((len(items), model.embed_dim), np.nan, dtype=np.float32), info)
+    out = np.full((len(items), model.embed_dim), np.nan, dtype=np.float32)
+    job = _AudioJob(out, info, allow_truncated=bool(allow_truncated))
     pool = thread_pool(num_workers)
     try:
         _run(job, model, items, pool, cache, batch_size, precision, progress)

@@ -11,7 +11,8 @@ different numeric precision never mix. One file per item keeps writes atomic and
 256 sub-folders keep directories small for tens of thousands of items. An entry is
 (little-endian)::
 
-    b"HCEMB001" | uint32 D | uint32 M | M bytes of UTF-8 JSON metadata ({"warnings": [...]})
+    b"HCEMB001" | uint32 D | uint32 M | M bytes of UTF-8 JSON metadata ({"warnings": [...]},
+    plus {"truncated": {...}} for an allowed truncated file)
     | D float32 | sha256 of all the preceding bytes (32 bytes)
 
 An entry that is truncated, has the wrong ``D``, a wrong checksum, bad metadata or non-finite

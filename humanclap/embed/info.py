@@ -36,7 +36,8 @@ class EmbedInfo:
     errors : dict of int to str
         Row index -> why that row is NaN (empty when all succeeded).
     warnings : dict of int to list of str
-        Row index -> flags for valid but odd audio (``"silent"``, ``"short (0.05 s)"``, ...).
+        Row index -> flags for valid but odd audio (``"silent"``, ``"short (0.05 s)"``, an
+        allowed ``"truncated (...)"`` ...) or captions (``"caption cut to 77 tokens (had 95)"``).
     cache_path : Path or None
         The folder of this model's entries of this kind, or None without a cache.
     """

@@ -1,4 +1,5 @@
-"""Embed captions with any CLAP model: each distinct caption once, cached, in batches."""
+"""Embed captions with any CLAP model: each distinct caption once, cached, in batches; captions
+longer than the model's text encoder takes are flagged (``"caption cut to 77 tokens (had 95)"``)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,24 @@ def _embed_batch(model: Any, captions: list[str], precision: str) -> np.ndarray:
     return vecs
 
 
+def _flag_cut_captions(
+    model: Any, rows: dict[str, list[int]], first_text: dict[str, str], info: EmbedInfo, size: int
+) -> None:
+    """Flag the rows whose caption the model cuts to ``model.max_text_tokens`` (all captions,
+    cached or not: counting tokens is cheap). Models that state no limit are not checked."""
+    limit = getattr(model, "max_text_tokens", None)
+    if limit is None:
+        return
+    keys = list(rows)
+    for start in range(0, len(keys), size):
+        batch = keys[start : start + size]
+        counts = model.count_tokens([first_text[k] for k in batch])
+        for key, count in zip(batch, counts, strict=True):
+            if count > limit:
+                for r in rows[key]:
+                    info.warnings[r] = [f"caption cut to {limit} tokens (had {count})"]
+
+
 def _run(
     model: Any,
     items: list[str],
@@ -62,6 +81,7 @@ def _run(
         rows.setdefault(key, []).append(i)
         first_text.setdefault(key, text)
     info.n_unique = len(rows)
+    _flag_cut_captions(model, rows, first_text, info, batch_size)
     todo = []
     for key, idx in rows.items():
         hit = cache.get(key) if cache else None
@@ -113,7 +133,9 @@ def embed_text(
     Returns
     -------
     np.ndarray, shape (N, D), float32
-        Row ``i`` embeds ``texts[i]``. With ``return_info=True``, ``(embeddings, info)``.
+        Row ``i`` embeds ``texts[i]``. With ``return_info=True``, ``(embeddings, info)``;
+        ``info.warnings`` flags the rows whose caption the model cuts (longer than
+        ``model.max_text_tokens``, counted by ``model.count_tokens``).
 
     Raises
     ------
@@ -130,4 +152,5 @@ def embed_text(
     info = EmbedInfo("text", n_items=len(items), cache_path=cache.path if cache else None)
     out = np.full((len(items), model.embed_dim), np.nan, dtype=np.float32)
     _run(model, items, out, info, cache, batch_size, precision, progress)
+    info.warnings = dict(sorted(info.warnings.items()))
     return finish(out, info, "raise", return_info)

@@ -4,7 +4,11 @@ A backend (:mod:`~humanclap.models.tiny`, :mod:`~humanclap.models.laion` for LAI
 :mod:`~humanclap.models.hf` for transformers' ``ClapModel``) subclasses :class:`ClapModel` and
 provides
 
-- the attributes ``sample_rate``, ``max_seconds``, ``embed_dim`` and ``spec``;
+- the attributes ``sample_rate``, ``max_seconds``, ``embed_dim`` and ``spec``, and what it
+  does with a clip longer than ``max_seconds`` (``long_clips``: ``"first window"`` or
+  ``"fusion"``, see :data:`humanclap.audio.LONG_CLIPS`);
+- the caption limit ``max_text_tokens`` and :meth:`ClapModel.count_tokens`, so that a caption
+  the text encoder cuts can be flagged;
 - :meth:`ClapModel.embed_audio` and :meth:`ClapModel.embed_text` (L2-normalised, differentiable;
   inputs checked with :func:`humanclap.audio.as_clips` and :func:`as_texts`, so every backend
   refuses the same bad batches);
@@ -135,6 +139,11 @@ class ClapModel(nn.Module, ABC):
         Length each clip is padded or cropped to (how: see the backend).
     embed_dim : int
         ``D``, the size of the shared embedding space.
+    long_clips : {"first window", "fusion"} or None
+        What :meth:`embed_audio` does with a clip longer than :attr:`max_seconds`: embed its
+        first window only, or see all of it through LAION-CLAP's fusion; None: not said.
+    max_text_tokens : int or None
+        Captions are cut to this many tokens (special tokens included); None: no limit known.
     """
 
     backend: ClassVar[str] = ""
@@ -142,6 +151,8 @@ class ClapModel(nn.Module, ABC):
     sample_rate: int
     max_seconds: float
     embed_dim: int
+    long_clips: str | None = None
+    max_text_tokens: int | None = None
 
     def __init__(self, spec: str) -> None:
         super().__init__()
@@ -198,6 +209,25 @@ class ClapModel(nn.Module, ABC):
     @abstractmethod
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters of the projection heads and the logit scale (always trainable)."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each caption before it is cut to :attr:`max_text_tokens` (special tokens
+        included, so ``count > max_text_tokens`` means the encoder sees a cut caption).
+
+        Parameters
+        ----------
+        texts : sequence of B str
+
+        Returns
+        -------
+        list of B int
+
+        Raises
+        ------
+        NotImplementedError
+            The backend states no caption limit (:attr:`max_text_tokens` is None).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not count caption tokens")
 
     # ------------------------------------------------------------------ provided
     @classmethod

@@ -113,6 +113,12 @@ class TinyConfig:
 
 
 # ----------------------------------------------------------------------------- text
+def _token_ids(text: str, vocab_buckets: int) -> list[int]:
+    """All token ids of one caption, the start token first (before truncation)."""
+    words = _WORD.findall(text.lower())
+    return [BOS_ID] + [FIRST_WORD_ID + zlib.crc32(w.encode("utf-8")) % vocab_buckets for w in words]
+
+
 def tokenize(
     texts: Sequence[str], vocab_buckets: int = 4096, max_tokens: int = 32
 ) -> tuple[Tensor, Tensor]:
@@ -133,13 +139,7 @@ def tokenize(
     mask : BoolTensor, shape (B, L)
         True at real tokens.
     """
-    rows = []
-    for text in as_texts(texts):
-        words = _WORD.findall(text.lower())
-        ids = [BOS_ID] + [
-            FIRST_WORD_ID + zlib.crc32(w.encode("utf-8")) % vocab_buckets for w in words
-        ]
-        rows.append(ids[:max_tokens])
+    rows = [_token_ids(text, vocab_buckets)[:max_tokens] for text in as_texts(texts)]
     length = max(len(r) for r in rows)
     ids = torch.zeros(len(rows), length, dtype=torch.long)
     for i, r in enumerate(rows):
@@ -235,6 +235,7 @@ class TinyClap(ClapModel):
     ``"tiny:random"`` for fresh weights, ``"tiny"`` once pre-trained."""
 
     backend = "tiny"
+    long_clips = "first window"
 
     def __init__(
         self,
@@ -324,6 +325,15 @@ class TinyClap(ClapModel):
         return self.embed_logmel(self.logmel(audio))
 
     # -- text ------------------------------------------------------------------
+    @property
+    def max_text_tokens(self) -> int:
+        """``max_tokens`` of the config (the start token included)."""
+        return self.cfg.max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each caption before truncation: the start token plus one per word."""
+        return [len(_token_ids(text, self.cfg.vocab_buckets)) for text in as_texts(texts)]
+
     def embed_text(self, texts: Sequence[str]) -> Tensor:
         ids, mask = tokenize(texts, self.cfg.vocab_buckets, self.cfg.max_tokens)
         ids, mask = ids.to(self.device), mask.to(self.device)

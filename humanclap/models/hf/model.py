@@ -209,7 +209,19 @@ class HfClap(ClapModel):
             self.clap.logit_scale_t,
         ]
 
+    @property
+    def long_clips(self) -> str:
+        """``"fusion"`` for fusion models (the whole clip, shrunk, plus three chunks: module
+        doc), else ``"first window"`` (``"rand_trunc"`` with the first window)."""
+        return "fusion" if self._fe_settings["truncation"] == "fusion" else "first window"
+
     # ------------------------------------------------------------------ embeddings
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each caption, special tokens included, before the cut to
+        :attr:`max_text_tokens`."""
+        tokens = self.tokenizer(as_texts(texts), truncation=False, verbose=False)
+        return [len(ids) for ids in tokens["input_ids"]]
+
     def embed_text(self, texts: Sequence[str]) -> Tensor:
         """Captions -> Tensor (B, D), L2-normalised (``padding=True``, at most
         :attr:`max_text_tokens` tokens, ``get_text_features``)."""

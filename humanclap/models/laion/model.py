@@ -71,6 +71,7 @@ class LaionClap(ClapModel):
     sample_rate = SAMPLE_RATE
     max_seconds = CLIP_SAMPLES / SAMPLE_RATE
     embed_dim = 512
+    max_text_tokens = MAX_TEXT_LENGTH
 
     def __init__(
         self,
@@ -155,7 +156,19 @@ class LaionClap(ClapModel):
                 p.requires_grad_(False)
         return [p for p in chosen if id(p) not in fixed]
 
+    @property
+    def long_clips(self) -> str:
+        """``"fusion"`` for fusion models (the whole clip, shrunk, plus three 10 s chunks), else
+        ``"first window"`` (the first 10 s)."""
+        return "fusion" if self._arch["fusion"] else "first window"
+
     # ------------------------------------------------------------------ embeddings
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """RoBERTa BPE tokens of each caption, ``<s>`` and ``</s>`` included, before the cut to
+        :data:`MAX_TEXT_LENGTH`."""
+        tokens = self.tokenizer(as_texts(texts), truncation=False, verbose=False)
+        return [len(ids) for ids in tokens["input_ids"]]
+
     def embed_text(self, texts: Sequence[str]) -> Tensor:
         """Captions -> Tensor (B, 512), L2-normalised (laion's tokenisation, max 77 tokens)."""
         texts = as_texts(texts)
