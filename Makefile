@@ -45,6 +45,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check humanclap tests notebooks bench tools
 	$(VENV)/bin/ruff format --check humanclap tests notebooks bench tools
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/actionlint
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix humanclap tests notebooks bench tools
@@ -57,6 +58,23 @@ html: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 book: notebooks html
+
+# The built book in headless Chromium (tests/browser/check_book.py): console errors, broken images
+# and audio, tables wider than the content column, missing titles. Needs a Chromium (Debian's
+# `apt-get install chromium`; .ci/run installs it); the `browser` extra (Playwright, which drives
+# that Chromium; no browser download) is installed into the venv first. The fixture-site tests of
+# the check itself run first. BOOK_HTML=folder checks another build.
+.PHONY: check-book
+BOOK_HTML ?= _build/html
+BROWSER_STAMP := $(VENV)/.installed-browser
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install -q -c constraints.txt -e ".[browser]"
+	touch $(BROWSER_STAMP)
+
+check-book: $(BROWSER_STAMP)
+	$(PY) -m pytest -q tests/test_browser_check.py
+	$(PY) tests/browser/check_book.py $(BOOK_HTML)
 
 # The real run on RELATE with a GPU (README, "The real run"): check the audio, print the plan and
 # its GPU-time estimate, then run chapters 2-4 on RELATE; each writes its result tables to
