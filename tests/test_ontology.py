@@ -110,6 +110,7 @@ def test_environment_variable(ontology_path, monkeypatch, tmp_path):
 
 def test_download_into_cache(served, online, monkeypatch):  # noqa: F811
     folder, server = served
+    monkeypatch.delenv("HUMANCLAP_ONTOLOGY", raising=False)  # set by the Makefile from ../shared
     text = _write(folder / "ontology.json", RECORDS)
     monkeypatch.setattr(
         ontology_module,
@@ -125,6 +126,7 @@ def test_download_into_cache(served, online, monkeypatch):  # noqa: F811
 
 def test_download_checksum_mismatch(served, online, monkeypatch):  # noqa: F811
     folder, server = served
+    monkeypatch.delenv("HUMANCLAP_ONTOLOGY", raising=False)  # set by the Makefile from ../shared
     _write(folder / "ontology.json", RECORDS)
     monkeypatch.setenv("HUMANCLAP_ONTOLOGY_URL", f"{server.url}/ontology.json")
     with pytest.raises(OntologyError, match="checksum mismatch"):
