@@ -10,6 +10,7 @@ import pytest
 
 from humanclap import cli
 from humanclap.book import runner as nbrun
+from humanclap.book.publish import scrub_paths
 
 
 def _write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
@@ -162,3 +163,48 @@ def test_the_runner_says_when_a_chapter_ran_on_the_simulation(tmp_path: Path, ca
     )
     assert "02_real: ok (" in log
     assert nbrun.ran_on(src / "01_sim.ipynb") == {}  # the source notebook has no outputs
+
+
+def test_published_chapter_hides_injected_cell_and_machine_paths(
+    book: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = book / "cache"
+    monkeypatch.setenv("HUMANCLAP_CACHE", str(cache))
+    monkeypatch.setenv("HUMANCLAP_RELATE_AUDIO", str(book / "relate-audio"))
+    monkeypatch.chdir(book)
+    _write_nb(
+        book / "notebooks/04_paths.ipynb",
+        [
+            ("x = 1  # a number", ["parameters"]),
+            (
+                "import os, tempfile\n"
+                "print(os.path.join(os.environ['HUMANCLAP_CACHE'], 'worlds', 'w.npz'))\n"
+                "print(os.environ['HUMANCLAP_RELATE_AUDIO'] + '/a.wav')\n"
+                "print(os.path.join(os.getcwd(), 'book', 'x.csv'))\n"
+                "print(os.path.expanduser('~/data'), x)",
+                [],
+            ),
+        ],
+    )
+    dst = nbrun.run_notebook(
+        book / "notebooks/04_paths.ipynb", book / "out/04.ipynb", {"x": 2}, cwd=book
+    )
+    nb = json.loads(dst.read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
+    text = _outputs(dst)
+    assert text.splitlines() == [
+        "$HUMANCLAP_CACHE/worlds/w.npz",
+        "$HUMANCLAP_RELATE_AUDIO/a.wav",
+        "book/x.csv",
+        "~/data 2",
+    ]
+    assert str(book) not in dst.read_text()  # papermill's metadata too
+
+
+def test_scrub_paths_matches_whole_components_only() -> None:
+    rules = [("/tmp/ab", "$B"), ("/tmp/a", "$A"), ("/srv/book", ".")]
+    assert scrub_paths("/tmp/a/x /tmp/ab/y /tmp/abc", rules) == "$A/x $B/y /tmp/abc"
+    assert scrub_paths("'/tmp/a', /tmp/a:", rules) == "'$A', $A:"
+    assert scrub_paths("/mnt/tmp/a/x", rules) == "/mnt/tmp/a/x"  # inside a longer path
+    assert scrub_paths("see /srv/book/b/c.csv or /srv/book", rules) == "see b/c.csv or ."

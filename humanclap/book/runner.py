@@ -16,6 +16,8 @@ Every notebook is run even when an earlier one fails; the failures are reported 
 end. Each executed copy is written atomically (:func:`humanclap.utils.atomic_path`): a failed
 run never leaves a half-written chapter
 (the failed notebook goes to ``<name>.failed.ipynb`` beside it, with the error in its cells).
+A chapter that ran is made ready for the book (:mod:`humanclap.book.publish`): papermill's
+injected-parameters cell is hidden and machine paths are replaced in its outputs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import yaml
 
 from humanclap.book.banner import BANNER_METADATA
+from humanclap.book.publish import publish_notebook
 from humanclap.utils import atomic_path
 
 __all__ = [
@@ -208,7 +211,9 @@ def run_notebook(
     kernel_name: str | None = None,
     log_output: bool = False,
 ) -> Path:
-    """Execute one notebook with papermill and write the executed copy atomically.
+    """Execute one notebook with papermill and write the executed copy atomically, made ready
+    for the book (:func:`humanclap.book.publish.publish_notebook`: the injected-parameters cell
+    hidden, machine paths replaced).
 
     Parameters
     ----------
@@ -263,6 +268,7 @@ def run_notebook(
                 f"{src}: cell {exc.exec_count} failed with {exc.ename}: {exc.evalue} "
                 f"(executed notebook kept at {failed})"
             ) from exc
+        publish_notebook(tmp, root=cwd or src.parent)
     failed.unlink(missing_ok=True)
     return dst
 

@@ -10,6 +10,7 @@ Submodules (every public name is re-exported here, e.g. ``humanclap.plots.forest
 - :mod:`humanclap.plots.agreement` -- forest plots, scatter with marginals, cell heatmaps, effects.
 - :mod:`humanclap.plots.training` -- learning curves and per-recipe points over seeds.
 - :mod:`humanclap.plots.audio` -- the spectrogram of a clip.
+- :mod:`humanclap.plots.tables` -- the one table formatter (``format_table``).
 """
 
 from humanclap.plots.agreement import cell_heatmap, effects, forest, scatter_marginals
@@ -21,6 +22,7 @@ from humanclap.plots.ratings import (
     screening_bars,
 )
 from humanclap.plots.style import SOURCE_PALETTE, setup
+from humanclap.plots.tables import format_table, table_text
 from humanclap.plots.training import learning_curves, recipe_points
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "cell_heatmap",
     "effects",
     "forest",
+    "format_table",
     "learning_curves",
     "recipe_points",
     "listener_bias",
@@ -37,4 +40,5 @@ __all__ = [
     "screening_bars",
     "setup",
     "spectrogram",
+    "table_text",
 ]
