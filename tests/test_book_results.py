@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from humanclap import models
+from humanclap.book import chapter as chapter_module
 from humanclap.book import open_chapter, relate_run
 from humanclap.book.results import (
     ResultTables,
@@ -20,6 +22,8 @@ from humanclap.book.results import (
     scores_from_table,
     scores_table,
 )
+from humanclap.data import Dataset
+from humanclap.plots import SIMULATED_TAG
 from humanclap.train import HISTORY_COLUMNS, FinetuneResult
 
 PAIRS = pd.DataFrame({"wavname": ["/a/1.wav", "/a/2.wav", "/b/1.wav"], "text": ["x", "y", "x"]})
@@ -159,3 +163,20 @@ def test_base_check_warns_when_the_base_differs(monkeypatch) -> None:
 
     monkeypatch.setattr(relate_run, "released_base", offline)
     assert "not checked" in relate_run.base_check("hf:laion/clap-htsat-fused")
+
+
+def test_simulated_chapters_tag_figures_takeaways_and_captions(monkeypatch) -> None:
+    shown: list = []
+    monkeypatch.setattr(chapter_module, "display", lambda obj, **_: shown.append(obj))
+    for kind, simulated in [("synthetic", True), ("relate", False)]:
+        shown.clear()
+        ch = chapter_module.Chapter({}, Dataset(kind, Path("."), None), None)
+        fig, _ = plt.subplots()
+        ch.figure(fig, takeaway="CLAPScore under-rates speech.")
+        ch.table(pd.DataFrame({"srcc": [0.1234]}), caption="Agreement", csv="agreement")
+        takeaway, styler, link = shown[1].data, shown[2], shown[3].data
+        tagged = any(t.get_text() == SIMULATED_TAG for t in fig.texts)
+        assert (tagged, "(simulated world)" in takeaway) == (simulated, simulated)
+        assert takeaway.endswith("CLAPScore under-rates speech.")
+        assert styler.caption == ("Simulated: Agreement" if simulated else "Agreement")
+        assert 'download="agreement.csv"' in link and not plt.fignum_exists(fig.number)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
-from humanclap.plots import format_table, table_text
+from humanclap.plots import SIMULATED_TAG, csv_download, format_table, mark_simulated, table_text
 
 
 @pytest.fixture
@@ -100,3 +103,20 @@ def test_styler_has_no_index_aligns_numbers_and_is_deterministic(report):
     other = report.assign(srcc=report["srcc"] + 0.01)
     assert format_table(other).table_attributes == styler.table_attributes
     assert format_table(other).uuid != styler.uuid
+
+
+def test_csv_download_carries_the_full_table() -> None:
+    table = pd.DataFrame({"srcc": [0.123456, 0.5], "n_pairs": [10, 20]}, index=["a", "b"])
+    link = csv_download(table, "agreement").data
+    assert 'download="agreement.csv"' in link and "(2 rows)" in link
+    payload = link.split("base64,", 1)[1].split('"', 1)[0]
+    assert base64.b64decode(payload).decode() == ",srcc,n_pairs\na,0.123456,10\nb,0.5,20\n"
+    with pytest.raises(ValueError, match="plain file name"):
+        csv_download(table, "../x.csv")
+
+
+def test_mark_simulated_tags_a_figure_once() -> None:
+    fig, _ = plt.subplots()
+    mark_simulated(mark_simulated(fig))
+    assert [t.get_text() for t in fig.texts] == [SIMULATED_TAG]
+    plt.close(fig)

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
+from matplotlib.figure import Figure
 
 from humanclap import models, plots
 from humanclap.book.banner import BANNER_METADATA, banner
@@ -137,6 +139,49 @@ class Chapter:
     def banner(self, model: str, note: str = "", world: str | None = None) -> Markdown:
         """The chapter's opening box (world: the dataset's label unless given)."""
         return banner(world=world or self.data.label, model=model, params=self.params, note=note)
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the chapter's numbers come from the embedded simulated world."""
+        return bool(self.data.is_simulated)
+
+    def tagged(self, text: str) -> str:
+        """``text`` prefixed with "Simulated: " when the chapter runs on the embedded world (for
+        titles and captions of simulated numbers)."""
+        return f"Simulated: {text}" if self.simulated else text
+
+    def takeaway(self, text: str) -> None:
+        """Display a takeaway line, in the same form everywhere: "**Takeaway:** ...", marked
+        "(simulated world)" when the numbers are the world's."""
+        where = " (simulated world)" if self.simulated else ""
+        display(Markdown(f"**Takeaway{where}:** {text}"))
+
+    def figure(self, fig: Figure, takeaway: str | None = None) -> None:
+        """Display a figure (tagged on the embedded world, :func:`humanclap.plots.mark_simulated`)
+        and its takeaway line beneath it; the figure is closed afterwards."""
+        if self.simulated:
+            plots.mark_simulated(fig)
+        display(fig)
+        plt.close(fig)
+        if takeaway:
+            self.takeaway(takeaway)
+
+    def table(
+        self,
+        table: pd.DataFrame,
+        *,
+        columns: Sequence[str] | Mapping[str, str] | None = None,
+        caption: str | None = None,
+        decimals: int = 3,
+        csv: str | None = None,
+    ) -> None:
+        """Display a result table through :func:`humanclap.plots.format_table` (caption tagged
+        on the embedded world), with a CSV download of the full table when ``csv`` names one."""
+        if caption is not None:
+            caption = self.tagged(caption)
+        display(plots.format_table(table, columns=columns, caption=caption, decimals=decimals))
+        if csv:
+            display(plots.csv_download(table, csv))
 
     def show_banner(self, model: str, note: str = "", world: str | None = None) -> None:
         """Display :meth:`banner`, recording in the output's metadata what the chapter ran on

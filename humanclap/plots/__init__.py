@@ -5,12 +5,14 @@ none computes statistics of its own (those come from :mod:`humanclap.stats`).
 
 Submodules (every public name is re-exported here, e.g. ``humanclap.plots.forest``):
 
-- :mod:`humanclap.plots.style` -- the plotting style (``setup``) and ``SOURCE_PALETTE``.
+- :mod:`humanclap.plots.style` -- the plotting style (``setup``), ``SOURCE_PALETTE`` and
+  ``mark_simulated`` (the tag on every figure of the embedded world).
 - :mod:`humanclap.plots.ratings` -- score distributions, pair means, screening bars, listener bias.
 - :mod:`humanclap.plots.agreement` -- forest plots, scatter with marginals, cell heatmaps, effects.
 - :mod:`humanclap.plots.training` -- learning curves and per-recipe points over seeds.
 - :mod:`humanclap.plots.audio` -- the spectrogram of a clip.
-- :mod:`humanclap.plots.tables` -- the one table formatter (``format_table``).
+- :mod:`humanclap.plots.tables` -- the one table formatter (``format_table``) and
+  ``csv_download``.
 """
 
 from humanclap.plots.agreement import cell_heatmap, effects, forest, scatter_marginals
@@ -21,19 +23,22 @@ from humanclap.plots.ratings import (
     score_distribution_heatmap,
     screening_bars,
 )
-from humanclap.plots.style import SOURCE_PALETTE, setup
-from humanclap.plots.tables import format_table, table_text
+from humanclap.plots.style import SIMULATED_TAG, SOURCE_PALETTE, mark_simulated, setup
+from humanclap.plots.tables import csv_download, format_table, table_text
 from humanclap.plots.training import learning_curves, recipe_points
 
 __all__ = [
+    "SIMULATED_TAG",
     "SOURCE_PALETTE",
     "cell_heatmap",
+    "csv_download",
     "effects",
     "forest",
     "format_table",
     "learning_curves",
     "recipe_points",
     "listener_bias",
+    "mark_simulated",
     "pair_mean_distributions",
     "scatter_marginals",
     "score_distribution_heatmap",

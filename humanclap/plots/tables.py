@@ -13,21 +13,25 @@
 
 It returns a pandas ``Styler`` whose HTML is deterministic (its id is a hash of the content), so
 an executed chapter is the same every time it is run. :func:`table_text` gives the same cells as
-a DataFrame of strings, for tests and for text output.
+a DataFrame of strings, for tests and for text output. :func:`csv_download` is a link that
+downloads the full table as CSV, its data inside the page.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import math
 import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from IPython.display import HTML
 from pandas.io.formats.style import Styler
 
-__all__ = ["INTERNAL", "LABELS", "format_table", "table_text"]
+__all__ = ["INTERNAL", "LABELS", "csv_download", "format_table", "table_text"]
 
 #: Readable headers for the library's column names.
 LABELS: dict[str, str] = {
@@ -260,3 +264,34 @@ def format_table(
     if caption:
         styler = styler.set_caption(caption)
     return styler
+
+
+def csv_download(table: pd.DataFrame, filename: str, label: str | None = None) -> HTML:
+    """A link that downloads ``table`` as a CSV file, with the data inside the page.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The full table (all columns and digits, not the formatted view); a named index is
+        written as a column.
+    filename : str
+        The file's name in the reader's download folder (``.csv`` added when missing).
+    label : str, optional
+        The link's text (default: "Download <filename>").
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    if not filename.endswith(".csv"):
+        filename += ".csv"
+    if "/" in filename or "\\" in filename or filename == ".csv":
+        raise ValueError(f"csv_download: filename must be a plain file name, got {filename!r}")
+    data = _with_index(table).to_csv(index=False, lineterminator="\n")
+    encoded = base64.b64encode(data.encode("utf-8")).decode("ascii")
+    text = html.escape(label or f"Download {filename}")
+    return HTML(
+        f'<p class="humanclap-download"><a download="{html.escape(filename)}" '
+        f'href="data:text/csv;charset=utf-8;base64,{encoded}">{text}</a> '
+        f"({len(table):,} rows)</p>"
+    )
