@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from humanclap import cli
+from humanclap.book import Headline, collect_headlines
 from humanclap.book import runner as nbrun
 from humanclap.book.publish import scrub_paths
 
@@ -208,3 +210,30 @@ def test_scrub_paths_matches_whole_components_only() -> None:
     assert scrub_paths("'/tmp/a', /tmp/a:", rules) == "'$A', $A:"
     assert scrub_paths("/mnt/tmp/a/x", rules) == "/mnt/tmp/a/x"  # inside a longer path
     assert scrub_paths("see /srv/book/b/c.csv or /srv/book", rules) == "see b/c.csv or ."
+
+
+def test_headlines_are_read_back_from_executed_chapters(tmp_path: Path) -> None:
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    code = (
+        "from pathlib import Path\n"
+        "from humanclap.book import Chapter\n"
+        "from humanclap.data import Dataset\n"
+        "ch = Chapter({}, Dataset('synthetic', Path('.'), None), None)\n"
+        "ch.headline('clapscore_srcc', 'SRCC of CLAPScore', 0.29912, 0.185, 0.4, n=282)\n"
+        "ch.headline('ceiling', 'noise ceiling', x)\n"
+        "ch.headline('ceiling', 'noise ceiling', x + 0.5)  # restated: the last value counts"
+    )
+    _write_nb(src / "07_h.ipynb", [("x = 0.25  # a number", ["parameters"]), (code, [])])
+    dst = nbrun.run_notebook(src / "07_h.ipynb", tmp_path / "out/07_h.ipynb", {"x": 0.1})
+    assert "**Simulated: SRCC of CLAPScore: 0.299 [0.185, 0.400]**" in dst.read_text()
+    table = collect_headlines([dst])
+    assert table[["key", "estimate", "world", "simulated"]].to_dict("records") == [
+        {"key": "clapscore_srcc", "estimate": 0.29912, "world": "synthetic", "simulated": True},
+        {"key": "ceiling", "estimate": 0.6, "world": "synthetic", "simulated": True},
+    ]
+    assert table.loc[0, "n"] == 282 and pd.isna(table.loc[1, "n"])
+    assert table.loc[0, ["chapter", "lo", "hi"]].tolist() == ["07_h", 0.185, 0.4]
+    assert pd.isna(table.loc[1, "lo"])
+    with pytest.raises(ValueError, match="key must be"):
+        Headline("bad key", "x", 1.0)

@@ -4,6 +4,8 @@
 - :mod:`humanclap.book.banner` -- the box every chapter opens with.
 - :mod:`humanclap.book.analyses` -- analyses several chapters share (fine-tuning recipes over
   seeds and scoring the test pairs, released models).
+- :mod:`humanclap.book.headlines` -- headline numbers recorded in the chapters' outputs, read
+  back for the results page and the README.
 - :mod:`humanclap.book.results` -- result tables of heavy (GPU) runs that chapters read.
 - :mod:`humanclap.book.relate_run` -- the plan and GPU-time estimate of ``make relate``.
 - :mod:`humanclap.book.runner` -- runs the book's notebooks with papermill.
@@ -18,6 +20,7 @@ from humanclap.book.analyses import (
 )
 from humanclap.book.banner import banner
 from humanclap.book.chapter import Chapter, chapter_parameters, describe_model, open_chapter
+from humanclap.book.headlines import Headline, collect_headlines
 from humanclap.book.results import (
     PAIR_KEY,
     ResultTables,
@@ -32,9 +35,11 @@ from humanclap.book.results import (
 __all__ = [
     "PAIR_KEY",
     "Chapter",
+    "Headline",
     "ResultTables",
     "banner",
     "chapter_parameters",
+    "collect_headlines",
     "describe_model",
     "finetune_runs",
     "open_chapter",

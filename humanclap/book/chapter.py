@@ -14,6 +14,7 @@ second time.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure
 
 from humanclap import models, plots
 from humanclap.book.banner import BANNER_METADATA, banner
+from humanclap.book.headlines import Headline, headline_output
 from humanclap.book.results import ResultTables, provenance, results_folder
 from humanclap.data import Dataset, resolve_dataset
 
@@ -149,6 +151,24 @@ class Chapter:
         """``text`` prefixed with "Simulated: " when the chapter runs on the embedded world (for
         titles and captions of simulated numbers)."""
         return f"Simulated: {text}" if self.simulated else text
+
+    def headline(
+        self,
+        key: str,
+        quantity: str,
+        estimate: float,
+        lo: float = math.nan,
+        hi: float = math.nan,
+        n: int | None = None,
+        sentence: str | None = None,
+    ) -> Headline:
+        """State a headline number (:mod:`humanclap.book.headlines`): displayed as a bold line
+        ("Simulated: ..." on the embedded world) and recorded for the results page and the README.
+        ``sentence`` replaces the default line."""
+        item = Headline(key, quantity, estimate, lo, hi, n, self.data.kind, self.simulated)
+        shown, metadata = headline_output(item, sentence)
+        display(shown, metadata=metadata)
+        return item
 
     def takeaway(self, text: str) -> None:
         """Display a takeaway line, in the same form everywhere: "**Takeaway:** ...", marked
