@@ -210,6 +210,29 @@ class ClapModel(nn.Module, ABC):
     def head_parameters(self) -> list[nn.Parameter]:
         """Parameters of the projection heads and the logit scale (always trainable)."""
 
+    # ------------------------------------------------------------------ optional
+    @property
+    def audio_features_key(self) -> str | None:
+        """Identity of a fixed audio front end (no parameters, the same in train and eval
+        mode), or None when the model has none that can be computed ahead (the default).
+
+        A model with one implements :meth:`audio_features` and :meth:`embed_audio_features`,
+        so that ``embed_audio(x) == embed_audio_features(audio_features(x))``; trainers then
+        compute each clip's features once and reuse them across epochs and runs (the key
+        says which features can be shared: equal keys, equal features).
+        """
+        return None
+
+    def audio_features(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
+        """Waveforms (as for :meth:`embed_audio`) -> the fixed front end's output, shape
+        (B, ...): checks, padding or cropping and the transform, nothing trainable."""
+        raise NotImplementedError(f"{type(self).__name__} has no fixed audio front end")
+
+    def embed_audio_features(self, features: Tensor) -> Tensor:
+        """Front-end features (B, ...) from :meth:`audio_features` -> embeddings (B, D),
+        L2-normalised and differentiable, as :meth:`embed_audio`."""
+        raise NotImplementedError(f"{type(self).__name__} has no fixed audio front end")
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each caption before it is cut to :attr:`max_text_tokens` (special tokens
         included, so ``count > max_text_tokens`` means the encoder sees a cut caption).

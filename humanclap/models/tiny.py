@@ -324,6 +324,22 @@ class TinyClap(ClapModel):
     def embed_audio(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
         return self.embed_logmel(self.logmel(audio))
 
+    @property
+    def audio_features_key(self) -> str:
+        """The log-mel front end's identity: its settings and the clip length."""
+        cfg = self.cfg
+        settings = (cfg.sample_rate, self.cfg.num_samples, cfg.n_fft, cfg.hop_length, cfg.n_mels,
+                    cfg.f_min, cfg.f_max, self.frontend.eps)  # fmt: skip
+        return "tiny-logmel-v1:" + ",".join(map(str, settings))
+
+    def audio_features(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
+        """:meth:`logmel` (the front end has no parameters)."""
+        return self.logmel(audio)
+
+    def embed_audio_features(self, features: Tensor) -> Tensor:
+        """:meth:`embed_logmel`."""
+        return self.embed_logmel(features)
+
     # -- text ------------------------------------------------------------------
     @property
     def max_text_tokens(self) -> int:

@@ -1,5 +1,10 @@
 """The decoded clips a trainer needs, by path: all decoded up front when they fit in memory,
 else decoded batch by batch by threads, one batch ahead (:func:`humanclap.runtime.prefetch`).
+
+Given a model with a fixed audio front end (:attr:`humanclap.models.ClapModel.audio_features_key`),
+a preloading store keeps the front end's features instead of the waveforms, computed once per
+process (:data:`humanclap.train.features.FEATURE_CACHE`) and shared by every epoch and run;
+:meth:`ClipStore.embed` then runs only the trainable part of the model.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from humanclap.audio import AudioError, load_audio, load_audio_info
+from humanclap.audio import AudioError, as_clips, load_audio, load_audio_info
+from humanclap.models import ClapModel
 from humanclap.runtime import prefetch, shutdown, thread_pool
+from humanclap.train.features import FEATURE_CACHE, FeatureCache
 from humanclap.train.pairs import PairData
 from humanclap.utils import progress_bar
 
@@ -40,6 +47,11 @@ class ClipStore:
     limit_bytes : int
     progress : bool or None
         A bar while preloading.
+    model : ClapModel, optional
+        When it has a fixed audio front end and the clips are preloaded, the store keeps its
+        features (from ``feature_cache``) instead of waveforms: :attr:`feature_key` is set.
+    feature_cache : FeatureCache
+        Where features are shared between stores (default: the process-wide cache).
     """
 
     def __init__(
@@ -50,6 +62,8 @@ class ClipStore:
         num_workers: int = 2,
         limit_bytes: int = PRELOAD_LIMIT_BYTES,
         progress: bool | None = False,
+        model: ClapModel | None = None,
+        feature_cache: FeatureCache = FEATURE_CACHE,
     ) -> None:
         self.sample_rate = int(sample_rate)
         self.where: dict[str, str] = {}  # path -> "frame row <label>" for messages
@@ -57,13 +71,21 @@ class ClipStore:
             for path, row in zip(data.paths, data.rows, strict=True):
                 self.where.setdefault(path, f"{data.name} row {row!r}")
         self.clips: dict[str, Tensor] = {}
+        self.features: dict[str, Tensor] = {}
+        self.feature_key: str | None = None
         if preload not in ("auto", True, False):
             raise ValueError(f"preload: expected 'auto', True or False, got {preload!r}")
         if preload == "auto":
             preload = self.estimated_bytes() <= limit_bytes
         self.preloaded = bool(preload)
         self._pool: ThreadPoolExecutor | None = thread_pool(max(1, int(num_workers)))
-        if self.preloaded:
+        key = model.audio_features_key if model is not None else None
+        if self.preloaded and key is not None:
+            self.feature_key = key
+            self.features = feature_cache.fill(key, list(self.where), self.checked,
+                                               model.audio_features)  # fmt: skip
+            self.close()
+        elif self.preloaded:
             self._preload(progress)
 
     def estimated_bytes(self) -> int:
@@ -85,6 +107,17 @@ class ClipStore:
             raise type(err)(f"{self.where.get(path, 'audio')}: {err}") from err
         return torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
 
+    def checked(self, path: str) -> Tensor:
+        """:meth:`decode`, then the model-input checks (:func:`humanclap.audio.as_clips`:
+        not empty, finite), a failure naming the frame, row and file."""
+        wave = self.decode(path)
+        try:
+            as_clips([wave])
+        except ValueError as err:
+            message = str(err).removeprefix("audio[0]: ")
+            raise ValueError(f"{self.where.get(path, 'audio')}: {path}: {message}") from err
+        return wave
+
     def _preload(self, progress: bool | None) -> None:
         paths = list(self.where)
         try:
@@ -95,11 +128,30 @@ class ClipStore:
         finally:
             self.close()
 
-    def batches(self, path_batches: Sequence[Sequence[str]]) -> Iterator[list[Tensor]]:
-        """The clips of each batch in turn (the next batch decoded while one is in use)."""
+    def batches(
+        self, path_batches: Sequence[Sequence[str]]
+    ) -> Iterator[list[Tensor]] | Iterator[Tensor]:
+        """What each batch's clips are in turn: a list of waveforms (the next batch decoded
+        while one is in use), or with :attr:`feature_key` a (B, ...) tensor of features.
+        Give each item to :meth:`embed`."""
+        if self.feature_key is not None:
+            return (torch.stack([self.features[p] for p in batch]) for batch in path_batches)
         if self.preloaded:
             return ([self.clips[p] for p in batch] for batch in path_batches)
         return prefetch(path_batches, self.decode, self._pool, ahead=1)
+
+    def embed(self, model: ClapModel, item: list[Tensor] | Tensor) -> Tensor:
+        """Audio embeddings (B, D) of one item of :meth:`batches`: ``model.embed_audio`` of the
+        waveforms, or ``model.embed_audio_features`` of the features (on the model's
+        device)."""
+        if self.feature_key is None:
+            return model.embed_audio(item)
+        if model.audio_features_key != self.feature_key:
+            raise ValueError(
+                f"ClipStore holds features of {self.feature_key!r}; the model's front end is "
+                f"{model.audio_features_key!r}"
+            )
+        return model.embed_audio_features(item.to(model.device))
 
     def close(self) -> None:
         """Stop the decoding threads (the store keeps serving preloaded clips)."""

@@ -68,7 +68,7 @@ def embed_pairs(
         audio_parts = []
         for clips in bar:
             with autocast(device, precision):
-                audio_parts.append(model.embed_audio(clips).float())
+                audio_parts.append(store.embed(model, clips).float())
         text_parts = []
         for i in range(0, len(uniq_texts), batch_size):
             with autocast(device, precision):

@@ -11,7 +11,9 @@ Pairs
 A pandas DataFrame, one row per audio--text pair, with ``text``, ``target`` (the human score
 in [0, 1]) and ``audio`` (paths) or ``wavname`` (under ``audio_dir``): see
 :mod:`humanclap.train.pairs`. Audio is decoded at the model's rate, all of it up front when it
-fits in about 2 GB, else batch by batch one batch ahead (:mod:`humanclap.train.clips`).
+fits in about 2 GB, else batch by batch one batch ahead (:mod:`humanclap.train.clips`). A
+model with a fixed audio front end (the tiny CLAP's log-mel) has each clip's features computed
+once per process and shared by every epoch and run (:mod:`humanclap.train.features`).
 
 The model is trained against whatever ``target`` holds, so which target it is gets chosen
 when the pairs are made: ``humanclap.data.pair_table(ratings)`` gives the plain mean rating
@@ -129,7 +131,7 @@ def _train(
 
     def batch_loss(idx: Sequence[int], clips: list) -> torch.Tensor:
         with autocast(device, recipe.precision):
-            audio_emb = model.embed_audio(clips)
+            audio_emb = store.embed(model, clips)
             text_emb = model.embed_text([train.texts[i] for i in idx])
         return losses.combined(
             recipe.loss,
@@ -339,7 +341,7 @@ def finetune(
     lr_at = schedule(len(train), recipe, lr, warmup_epochs)
     store = ClipStore(
         run.work.sample_rate, [train, val], preload=preload, num_workers=num_workers,
-        progress=recipe.progress,
+        progress=recipe.progress, model=run.work,
     )  # fmt: skip
     try:
         with isolated_rngs(device, seed):
