@@ -8,11 +8,13 @@ Submodules (one concern each; every public name is re-exported here, e.g.
 - :mod:`humanclap.stats.seeds` -- several-seed recipes against a reference (two-level bootstrap).
 - :mod:`humanclap.stats.multiple` -- Holm-Bonferroni adjustment of p-values.
 - :mod:`humanclap.stats.interrater` -- reliability of the pair means (ANOVA ICCs, split halves).
-- :mod:`humanclap.stats.ceiling` -- noise ceiling per group; one listener against the rest.
+- :mod:`humanclap.stats.ceiling` -- noise ceiling per group (LCC; SRCC by simulation); one listener
+  against the rest.
 - :mod:`humanclap.stats.listeners` -- each listener's severity and consistency vs the others.
 - :mod:`humanclap.stats.mixed` -- mixed models with a listener random intercept; the cell model.
 - :mod:`humanclap.stats.effects` -- model vs listeners: calibrated residuals, standardised effects.
 - :mod:`humanclap.stats.decomposition` -- agreement within groups versus between them.
+- :mod:`humanclap.stats.power` -- the smallest SRCC difference a recipe comparison detects.
 """
 
 from humanclap.stats._checks import PAIR
@@ -24,13 +26,19 @@ from humanclap.stats.agreement import (
     grouped_report,
     paired_comparison,
 )
-from humanclap.stats.ceiling import noise_ceiling_table, one_vs_rest
+from humanclap.stats.ceiling import (
+    noise_ceiling_table,
+    one_vs_rest,
+    srcc_ceiling,
+    srcc_ceiling_by,
+)
 from humanclap.stats.decomposition import within_between
 from humanclap.stats.effects import calibrated_residuals, standardized_effects
 from humanclap.stats.interrater import reliability, reliability_by, split_half
 from humanclap.stats.listeners import listener_bias
 from humanclap.stats.mixed import cell_model, mixed_model, mixed_model_table
 from humanclap.stats.multiple import holm
+from humanclap.stats.power import minimum_detectable_difference, srcc_difference_se
 from humanclap.stats.seeds import seed_comparison
 
 __all__ = [
@@ -44,6 +52,7 @@ __all__ = [
     "grouped_report",
     "holm",
     "listener_bias",
+    "minimum_detectable_difference",
     "mixed_model",
     "mixed_model_table",
     "noise_ceiling_table",
@@ -53,6 +62,9 @@ __all__ = [
     "reliability_by",
     "seed_comparison",
     "split_half",
+    "srcc_difference_se",
+    "srcc_ceiling",
+    "srcc_ceiling_by",
     "standardized_effects",
     "within_between",
 ]
