@@ -89,5 +89,11 @@ relate: $(STAMP)
 	$(VENV)/bin/humanclap run-notebooks --params $(RELATE_PARAMS) --only $(RELATE_CHAPTERS) --output-dir book/relate
 	$(VENV)/bin/humanclap run-notebooks --params params/relate-laion.yaml --only 02_clapscore_vs_humans --output-dir book/relate-laion
 
+# The README's numbers (the block between its headline-numbers markers), generated from the
+# headline numbers of the executed chapters (tools/readme_numbers.py; `--check` only compares).
+.PHONY: readme-numbers
+readme-numbers: $(STAMP)
+	$(PY) tools/readme_numbers.py
+
 clean:
 	rm -rf _build book/chapters/*.ipynb

@@ -3,6 +3,7 @@ the real run (humanclap.book.relate_run)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -138,18 +139,27 @@ def test_relate_plan(relate_dir: Path, tmp_path: Path) -> None:
     params = tmp_path / "p.yaml"
     params.write_text(
         "common:\n  results_dir: " + str(tmp_path / "res") + "\n  num_epochs: 4\n"
-        "notebooks:\n  03_human_clap:\n    seeds: [0, 1]\n  04_loss_study:\n"
-        "    seeds: [0]\n    losses: [mae, wsce+mae]\n    lambda_sweep: [3.0]\n"
+        "notebooks:\n  03_human_clap:\n    seeds: [0, 1]\n    lambda_grid: [1.0, 3.0]\n"
+        "  04_loss_study:\n    seeds: [0]\n    losses: [mae, wsce+mae]\n    ranking: [wsce+margin]\n"
     )
     ResultTables(tmp_path / "res").write("02_clapscore", PAIRS, {})
     plan = relate_run.plan(params, root / "notebooks", tmp_path / "no-bench", relate_dir)
     rows = plan.steps.set_index("chapter")
-    assert rows.loc["03_human_clap", "fine-tuning runs"] == 2
-    assert rows.loc["04_loss_study", "fine-tuning runs"] == 4  # 2 losses + 1 lambda + the mask
+    assert rows.loc["03_human_clap", "fine-tuning runs"] == 4  # 2 λ x 2 seeds
+    # mae + wsce+margin + listener_z + the mask; wsce+mae is chapter 3's λ = 1 run
+    assert rows.loc["04_loss_study", "fine-tuning runs"] == 4
     assert rows.loc["04_loss_study", "epochs each"] == 4
     assert rows.loc["02_clapscore_vs_humans", "done"] and not rows["done"].iloc[1:].any()
     assert "assumed, not measured" in plan.report()
     assert plan.throughput["pairs per split"] == {"train": 2862, "test": 1311, "validation": 1287}
+
+
+def test_cell_defaults_reads_values_written_over_several_lines(tmp_path: Path) -> None:
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": [
+        "grid = [\n", "    0.3,\n", "    3.0,\n", "]  # a comment\n", "name = 'x'\n"]}]}  # fmt: skip
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(nb))
+    assert relate_run.cell_defaults(path) == {"grid": [0.3, 3.0], "name": "x"}
 
 
 def test_base_check_warns_when_the_base_differs(monkeypatch) -> None:
@@ -174,9 +184,11 @@ def test_simulated_chapters_tag_figures_takeaways_and_captions(monkeypatch) -> N
         fig, _ = plt.subplots()
         ch.figure(fig, takeaway="CLAPScore under-rates speech.")
         ch.table(pd.DataFrame({"srcc": [0.1234]}), caption="Agreement", csv="agreement")
-        takeaway, styler, link = shown[1].data, shown[2], shown[3].data
+        takeaway, bundle, link = shown[1].data, shown[2], shown[3].data
         tagged = any(t.get_text() == SIMULATED_TAG for t in fig.texts)
         assert (tagged, "(simulated world)" in takeaway) == (simulated, simulated)
         assert takeaway.endswith("CLAPScore under-rates speech.")
-        assert styler.caption == ("Simulated: Agreement" if simulated else "Agreement")
+        caption = "Simulated: Agreement" if simulated else "Agreement"
+        assert f"<caption>{caption}</caption>" in bundle["text/html"]
+        assert bundle["text/plain"].split() == ["SRCC", "0.123"]
         assert 'download="agreement.csv"' in link and not plt.fignum_exists(fig.number)

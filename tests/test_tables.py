@@ -120,3 +120,19 @@ def test_mark_simulated_tags_a_figure_once() -> None:
     mark_simulated(mark_simulated(fig))
     assert [t.get_text() for t in fig.texts] == [SIMULATED_TAG]
     plt.close(fig)
+
+
+def test_names_with_digits_are_words_and_numbers_align_right() -> None:
+    table = pd.DataFrame({"source": ["audioldm2", "tango"], "srcc": [0.1, -0.25],
+                          "p_value": [1e-9, 0.2], "n_pairs": [1311, 12]})  # fmt: skip
+    styles = {s["selector"]: dict(s["props"]) for s in format_table(table).table_styles}
+    assert styles["td.col0"]["text-align"] == "left"
+    assert styles["td.col1, td.col2, td.col3"]["text-align"] == "right"
+
+
+def test_an_empty_table_formats() -> None:
+    empty = pd.DataFrame(
+        {"source": pd.Series([], dtype=object), "srcc": pd.Series([], dtype=float)}
+    )
+    assert list(table_text(empty).columns) == ["source", "SRCC"]
+    format_table(empty).to_html()

@@ -6,21 +6,27 @@
   seeds and scoring the test pairs, released models).
 - :mod:`humanclap.book.headlines` -- headline numbers recorded in the chapters' outputs, read
   back for the results page and the README.
+- :mod:`humanclap.book.paper` -- the published figures the results page compares with, sourced.
+- :mod:`humanclap.book.summary` -- which world each chapter ran on, the results page's comparison
+  table and the README's block of numbers.
 - :mod:`humanclap.book.results` -- result tables of heavy (GPU) runs that chapters read.
 - :mod:`humanclap.book.relate_run` -- the plan and GPU-time estimate of ``make relate``.
 - :mod:`humanclap.book.runner` -- runs the book's notebooks with papermill.
 """
 
 from humanclap.book.analyses import (
+    choose_on_validation,
     finetune_runs,
     released_scores,
     runs_table,
     split_pairs,
     test_scores,
+    validation_table,
 )
 from humanclap.book.banner import banner
 from humanclap.book.chapter import Chapter, chapter_parameters, describe_model, open_chapter
 from humanclap.book.headlines import Headline, collect_headlines
+from humanclap.book.paper import PAPER_FIGURES, PaperFigure, paper_sources
 from humanclap.book.results import (
     PAIR_KEY,
     ResultTables,
@@ -31,21 +37,45 @@ from humanclap.book.results import (
     scores_from_table,
     scores_table,
 )
+from humanclap.book.summary import (
+    COMPARISON_COLUMNS,
+    book_root,
+    chapter_runs,
+    comparison_table,
+    comparison_view,
+    readme_block,
+    results_banner,
+    run_headlines,
+    runs_view,
+)
 
 __all__ = [
+    "COMPARISON_COLUMNS",
     "PAIR_KEY",
+    "PAPER_FIGURES",
     "Chapter",
     "Headline",
+    "PaperFigure",
     "ResultTables",
     "banner",
+    "book_root",
+    "chapter_runs",
     "chapter_parameters",
+    "choose_on_validation",
     "collect_headlines",
+    "comparison_table",
+    "comparison_view",
     "describe_model",
     "finetune_runs",
     "open_chapter",
+    "paper_sources",
     "provenance",
+    "readme_block",
     "released_scores",
+    "results_banner",
+    "run_headlines",
     "run_histories",
+    "runs_view",
     "run_summary",
     "runs_table",
     "score_table",
@@ -53,4 +83,5 @@ __all__ = [
     "scores_table",
     "split_pairs",
     "test_scores",
+    "validation_table",
 ]

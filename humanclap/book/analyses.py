@@ -17,8 +17,10 @@ from humanclap.score import clapscore
 from humanclap.train import FinetuneResult, finetune
 
 __all__ = [
+    "choose_on_validation",
     "released_scores",
     "finetune_runs",
+    "validation_table",
     "runs_table",
     "split_pairs",
     "test_scores",
@@ -65,6 +67,66 @@ def finetune_runs(
         ]
         for name, recipe in recipes.items()
     }
+
+
+def validation_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each recipe's validation record over seeds, from :func:`humanclap.book.run_summary`.
+
+    A run whose best epoch is 0 never improved on its starting model: it returns the input
+    weights unchanged (its learning rate or loss could not make progress from there).
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        One row per run: ``name``, ``seed``, ``best_epoch``, ``best_val_srcc``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per recipe, in order of appearance: ``name``, ``val_srcc`` (mean of the runs'
+        best validation SRCC), ``val_srcc_sd`` (across seeds), ``n_seeds``, ``never_trained``
+        (runs with best epoch 0).
+    """
+    missing = {"name", "seed", "best_epoch", "best_val_srcc"} - set(summary.columns)
+    if missing:
+        raise ValueError(f"summary: missing column(s) {sorted(missing)}")
+    grouped = summary.groupby("name", sort=False)
+    table = pd.DataFrame(
+        {
+            "val_srcc": grouped["best_val_srcc"].mean(),
+            "val_srcc_sd": grouped["best_val_srcc"].std(ddof=1),
+            "n_seeds": grouped["seed"].nunique(),
+            "never_trained": grouped["best_epoch"].apply(lambda e: int((e == 0).sum())),
+        }
+    )
+    return table.rename_axis("name").reset_index()
+
+
+def choose_on_validation(summary: pd.DataFrame, candidates: Sequence[str]) -> str:
+    """The candidate recipe with the highest mean best validation SRCC over seeds.
+
+    Only the validation split enters the choice (the test split is read after it). Ties go to
+    the first candidate listed.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        As for :func:`validation_table`.
+    candidates : sequence of str
+        Recipe names to choose among; each must have runs in ``summary``.
+
+    Returns
+    -------
+    str
+    """
+    table = validation_table(summary).set_index("name")
+    absent = [name for name in candidates if name not in table.index]
+    if not candidates or absent:
+        raise ValueError(f"candidates: no runs for {absent or 'an empty list'}")
+    values = table.loc[list(candidates), "val_srcc"]
+    if values.isna().all():
+        raise ValueError("candidates: every validation SRCC is undefined")
+    return str(values.idxmax())
 
 
 def test_scores(

@@ -199,7 +199,9 @@ class Chapter:
         on the embedded world), with a CSV download of the full table when ``csv`` names one."""
         if caption is not None:
             caption = self.tagged(caption)
-        display(plots.format_table(table, columns=columns, caption=caption, decimals=decimals))
+        styler = plots.format_table(table, columns=columns, caption=caption, decimals=decimals)
+        plain = styler.data.to_string(index=False)  # no object address: the same every run
+        display({"text/html": styler.to_html(), "text/plain": plain}, raw=True)
         if csv:
             display(plots.csv_download(table, csv))
 

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from humanclap.book.results import ResultTables, results_folder
-from humanclap.book.runner import declared_parameters, load_params
+from humanclap.book.runner import load_params
 from humanclap.data import load_relate, pair_table
 from humanclap.models.hf import released_base
 
@@ -114,25 +114,45 @@ def _measured(bench_dir: Path) -> dict[str, Any]:
     return out
 
 
-def _value(name: str, chapter: str, params: Mapping[str, Any], declared: Mapping) -> Any:
+def cell_defaults(notebook: str | os.PathLike) -> dict[str, Any]:
+    """The literal values assigned in a notebook's ``parameters`` cell, parsed with ``ast``
+    (papermill's own inference cuts a value written over several lines)."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    out: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                out[target.id] = ast.literal_eval(node.value)
+    return out
+
+
+def _value(name: str, chapter: str, params: Mapping[str, Any], defaults: Mapping) -> Any:
     own = params["notebooks"].get(chapter) or {}
     if name in own:
         return own[name]
     if name in params["common"]:
         return params["common"][name]
-    return ast.literal_eval(declared[name]["default"])
+    return defaults[name]
 
 
-def _runs(chapter: str, params: Mapping[str, Any], declared: Mapping) -> int:
-    """Fine-tuning runs of a chapter (recipes x seeds)."""
+def _runs(chapter: str, params: Mapping[str, Any], defaults: Mapping) -> int:
+    """Fine-tuning runs a chapter adds (recipes x seeds): chapter 3 trains its λ grid; chapter 4
+    re-reads those runs (its reference, the paper's λ = 1, is the grid's λ = 1 run when the grid
+    has it) and adds the other losses, the ranking terms, listener_z and the unmasked run."""
     if chapter == "02_clapscore_vs_humans":
         return 0
-    seeds = len(_value("seeds", chapter, params, declared))
+    seeds = len(_value("seeds", chapter, params, defaults))
     if chapter == "03_human_clap":
-        return seeds
-    recipes = len(_value("losses", chapter, params, declared))
-    recipes += len(_value("lambda_sweep", chapter, params, declared))
-    recipes += int(bool(_value("mask_study", chapter, params, declared)))
+        return len(_value("lambda_grid", chapter, params, defaults)) * seeds
+    losses = list(_value("losses", chapter, params, defaults))
+    recipes = len(losses) + len(_value("ranking", chapter, params, defaults))
+    recipes += int(bool(_value("listener_z", chapter, params, defaults)))
+    recipes += int(bool(_value("mask_study", chapter, params, defaults)))
+    grid = _value("lambda_grid", "03_human_clap", params, {"lambda_grid": []})
+    recipes -= int(_value("reference", chapter, params, defaults) in losses and 1.0 in grid)
     return recipes * seeds
 
 
@@ -149,13 +169,13 @@ def plan(
     train_rate, embed_rate = rates["train_pairs_per_s"][0], rates["embed_clips_per_s"][0]
     rows = []
     for chapter, tables in CHAPTERS.items():
-        declared = declared_parameters(Path(notebooks) / f"{chapter}.ipynb")
-        runs = _runs(chapter, params, declared)
-        epochs = int(_value("num_epochs", chapter, params, declared)) if runs else 0
+        defaults = cell_defaults(Path(notebooks) / f"{chapter}.ipynb")
+        runs = _runs(chapter, params, defaults)
+        epochs = int(_value("num_epochs", chapter, params, defaults)) if runs else 0
         per_run = epochs * counts.get("train", 0) / train_rate
         per_run += (epochs + 1) * counts.get("validation", 0) / embed_rate
         scored = counts.get("test", 0) * (runs + 1)
-        folder = results_folder(_value("results_dir", chapter, params, declared))
+        folder = results_folder(_value("results_dir", chapter, params, defaults))
         rows.append(
             {
                 "chapter": chapter,

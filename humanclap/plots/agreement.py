@@ -6,8 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.patches import Patch
 
 from humanclap.plots.style import SOURCE_PALETTE
+
+#: Colour of a heatmap cell without an estimate.
+_MISSING = "#ececec"
 
 
 def forest(
@@ -81,8 +85,17 @@ def forest(
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     if hue or ref_label or marker_label:
-        ax.legend(loc="best", frameon=True)
+        _legend_below(fig, ax)
     return fig
+
+
+def _legend_below(fig: plt.Figure, ax: plt.Axes) -> None:
+    """The axes' legend in one row below the figure, where it covers no data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+        ncol=min(len(labels), 3), frameon=False,
+    )  # fmt: skip
 
 
 def scatter_marginals(
@@ -93,6 +106,8 @@ def scatter_marginals(
     xlabel: str = "",
     ylabel: str = "",
     title: str = "",
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> plt.Figure:
     """Scatter of ``y`` against ``x`` with each variable's distribution in the margins.
 
@@ -101,9 +116,15 @@ def scatter_marginals(
     df : DataFrame
         One row per point (e.g. pair) with columns ``x``, ``y`` [and ``hue``].
     hue : str or None
-        Colour column; the audio sources get :data:`SOURCE_PALETTE`.
+        Colour column; the audio sources get :data:`SOURCE_PALETTE`. The legend sits below
+        the figure, in one row, so that it covers no point.
+    xlim, ylim : (float, float), optional
+        Axis limits (e.g. ``(0, 10)`` for a rating). Default: the data's range with a 4%
+        margin (the marginal densities do not widen the axes).
     """
     palette = SOURCE_PALETTE if hue == "source" else None
+    if palette is not None:
+        palette = {k: v for k, v in palette.items() if k in set(df[hue])}
     grid = sns.jointplot(
         data=df,
         x=x,
@@ -114,12 +135,32 @@ def scatter_marginals(
         s=14,
         alpha=0.6,
         edgecolor=None,
-        marginal_kws={"common_norm": False, "fill": False},
+        marginal_kws={"common_norm": False, "fill": False, "cut": 0},
     )
+    grid.ax_joint.set_xlim(*(xlim or _padded_range(df[x])))
+    grid.ax_joint.set_ylim(*(ylim or _padded_range(df[y])))
     grid.set_axis_labels(xlabel or x, ylabel or y)
+    legend = grid.ax_joint.get_legend()
+    if legend is not None:
+        n = len(legend.get_texts())
+        sns.move_legend(
+            grid.ax_joint, "upper center", bbox_to_anchor=(0.5, -0.13), ncol=min(n, 5),
+            frameon=False, title=None, markerscale=1.6, handletextpad=0.2, columnspacing=1.0,
+        )  # fmt: skip
     if title:
-        grid.figure.suptitle(title, y=1.02)
+        grid.figure.suptitle(title, y=1.07)  # above the corner tag of a simulated figure
     return grid.figure
+
+
+def _padded_range(values: pd.Series, margin: float = 0.04) -> tuple[float, float]:
+    """The range of the finite ``values`` widened by ``margin`` of its width on each side."""
+    finite = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = margin * (hi - lo) if hi > lo else 0.5
+    return lo - pad, hi + pad
 
 
 def cell_heatmap(
@@ -131,6 +172,7 @@ def cell_heatmap(
     title: str = "",
     center: float = 0.0,
     cbar_label: str = "",
+    missing_label: str | None = "not estimated (too few ratings)",
 ) -> plt.Figure:
     """A diverging heatmap of one value per (row, column) cell, starred where ``p`` < 0.05.
 
@@ -138,7 +180,11 @@ def cell_heatmap(
     ----------
     table : DataFrame
         One row per cell with columns ``rows``, ``cols``, ``value`` [and ``p``]; NaN cells
-        (e.g. too few ratings) are drawn grey and unlabelled.
+        (e.g. too few ratings) and combinations absent from the table are drawn grey and
+        unlabelled.
+    missing_label : str or None
+        What a grey cell means, shown (with the count of grey cells) in a legend below the
+        figure when there is one; None shows no legend.
     """
     grid = table.pivot(index=rows, columns=cols, values=value)
     annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}")
@@ -161,11 +207,21 @@ def cell_heatmap(
         ax=ax,
     )
     ax.grid(False)
-    ax.set_facecolor("#ececec")  # cells without an estimate (too few ratings) stay grey
+    ax.set_facecolor(_MISSING)  # cells without an estimate (too few ratings) stay grey
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(title)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    n_missing = int(grid.isna().to_numpy().sum())
+    if missing_label and n_missing:  # between the title and the cells
+        patch = Patch(facecolor=_MISSING, edgecolor="#999999", label=(
+            f"{missing_label}: {n_missing} of {grid.size} cells"
+        ))  # fmt: skip
+        ax.legend(
+            handles=[patch], loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False,
+            handlelength=1.4, handleheight=1.1, borderaxespad=0.2,
+        )  # fmt: skip
+    ax.set_title(title, pad=28 if missing_label and n_missing else 6)
+    fig.subplots_adjust(top=0.78)  # room above the title for a simulated figure's corner tag
     return fig
 
 
@@ -209,5 +265,5 @@ def effects(
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(loc="best", frameon=True)
+    _legend_below(fig, ax)
     return fig

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -105,19 +106,85 @@ def screening_bars(
 def listener_bias(
     bias: pd.DataFrame, value: str = "bias", n: str = "n_ratings", title: str = ""
 ) -> plt.Figure:
-    """Each listener's mean deviation from the other listeners of the same pairs, against their count."""
+    """Each listener's mean deviation from the other listeners of the same pairs, against their count.
+
+    Parameters
+    ----------
+    bias : DataFrame
+        One row per listener with columns ``value`` (mean deviation, score points) and ``n``
+        (ratings given).
+    value, n : str
+        The two columns.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Figure
+        A histogram of the deviations (left) and the deviations against the number of ratings
+        (right; points spread sideways a little when the counts are integers, so that listeners
+        with the same count do not hide one another; a log axis only when the counts span more
+        than a factor of 20, with plain-number tick labels).
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
     sns.histplot(bias[value], ax=axes[0], bins=40, color="#5a8fc0")
     axes[0].axvline(0, color="k", lw=1)
     axes[0].set_xlabel("listener's mean deviation from the others (score points)")
     axes[0].set_ylabel("listeners")
-    sns.scatterplot(
-        data=bias, x=n, y=value, ax=axes[1], s=12, alpha=0.5, color="#5a8fc0", edgecolor=None
-    )
+    counts = bias[n].to_numpy(dtype=float)
+    log = _count_axis(axes[1], counts)
+    x = counts * np.exp(_jitter(counts, 0.04)) if log else counts + _jitter(counts, 0.3)
+    axes[1].scatter(x, bias[value], s=12, alpha=0.5, color="#5a8fc0", edgecolors="none")
     axes[1].axhline(0, color="k", lw=1)
-    axes[1].set_xscale("log")
     axes[1].set_xlabel("ratings given by the listener")
-    axes[1].set_ylabel("deviation")
+    axes[1].set_ylabel("mean deviation (score points)")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _jitter(counts: np.ndarray, width: float) -> np.ndarray:
+    """Sideways spread of up to ``width`` for integer counts (deterministic), else zeros.
+
+    Parameters
+    ----------
+    counts : np.ndarray, shape (n,)
+
+    Returns
+    -------
+    np.ndarray, shape (n,)
+    """
+    finite = counts[np.isfinite(counts)]
+    if len(finite) == 0 or not np.all(finite == np.round(finite)):
+        return np.zeros(len(counts))
+    return np.random.default_rng(0).uniform(-width, width, size=len(counts))
+
+
+def _count_axis(ax: plt.Axes, counts: np.ndarray) -> bool:
+    """Set up an axis of counts: ticks that never collide, labelled as plain numbers.
+
+    A log axis (ticks at 1, 2, 5, 10, 20, 50, ...) when the positive counts span more than a
+    factor of 20, else a linear one with at most 8 integer ticks; no minor tick labels.
+
+    Parameters
+    ----------
+    ax : Axes
+    counts : np.ndarray, shape (n,)
+        The values drawn on the x axis.
+
+    Returns
+    -------
+    bool
+        Whether the axis is logarithmic.
+    """
+    positive = counts[np.isfinite(counts) & (counts > 0)]
+    plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    if len(positive) and positive.max() / positive.min() > 20:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+        return True
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=8, integer=True))
+    ax.xaxis.set_major_formatter(plain)
+    return False

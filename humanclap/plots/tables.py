@@ -86,12 +86,21 @@ _P_VALUE = re.compile(r"^p($|_)")
 _COUNT = re.compile(r"^(n|n_.+|count|.+_count|rows.*|.+_removed|.+_rows)$")
 
 
-_RIGHT = [("text-align", "right"), ("font-variant-numeric", "tabular-nums")]
+_RIGHT = [
+    ("text-align", "right"),
+    ("font-variant-numeric", "tabular-nums"),
+    ("white-space", "nowrap"),
+]
+
+
+#: A cell that is a number as the formatter writes it: "0.299", "1,311", "< 0.001", "-0.05",
+#: "0.299 [0.185, 0.400]", "0.412 ± 0.020", or missing ("–").
+_NUMBER = re.compile(r"^(–|(< )?[-+−]?\d[\d,]*(\.\d+)?%?( ± \d[\d.]*)?( \[[^\]]*\])?)$")
 
 
 def _word_columns(text: pd.DataFrame) -> list[str]:
-    """Shown headers whose cells are words (no digit in any cell): left-aligned."""
-    return [c for c in text.columns if not text[c].str.contains(r"\d").any()]
+    """Shown headers whose cells are not all numbers (names such as "audioldm2"): left-aligned."""
+    return [c for c in text.columns if not text[c].astype(str).str.match(_NUMBER).all()]
 
 
 def _label(name: str, labels: Mapping[str, str]) -> str:
@@ -259,8 +268,14 @@ def format_table(
     styler = text.style.hide(axis="index").set_uuid(f"t{digest.hexdigest()[:10]}")
     styler = styler.set_table_attributes('class="dataframe humanclap-table"')
     numeric = [f"td.col{i}" for i, c in enumerate(text.columns) if c not in words]
-    if numeric:  # numbers right-aligned, words left-aligned
-        styler = styler.set_table_styles([{"selector": ", ".join(numeric), "props": _RIGHT}])
+    wordy = [f"td.col{i}" for i, c in enumerate(text.columns) if c in words]
+    styles = []  # numbers right-aligned, words left-aligned (whatever the theme's default)
+    if numeric:
+        styles.append({"selector": ", ".join(numeric), "props": _RIGHT})
+    if wordy:
+        styles.append({"selector": ", ".join(wordy), "props": [("text-align", "left")]})
+    if styles:
+        styler = styler.set_table_styles(styles)
     if caption:
         styler = styler.set_caption(caption)
     return styler
@@ -272,8 +287,8 @@ def csv_download(table: pd.DataFrame, filename: str, label: str | None = None) -
     Parameters
     ----------
     table : DataFrame
-        The full table (all columns and digits, not the formatted view); a named index is
-        written as a column.
+        The full table (all columns, numbers to 10 significant digits, not the formatted view);
+        a named index is written as a column.
     filename : str
         The file's name in the reader's download folder (``.csv`` added when missing).
     label : str, optional
@@ -287,7 +302,8 @@ def csv_download(table: pd.DataFrame, filename: str, label: str | None = None) -
         filename += ".csv"
     if "/" in filename or "\\" in filename or filename == ".csv":
         raise ValueError(f"csv_download: filename must be a plain file name, got {filename!r}")
-    data = _with_index(table).to_csv(index=False, lineterminator="\n")
+    # 10 significant digits: the same file whether a number was computed or read back
+    data = _with_index(table).to_csv(index=False, lineterminator="\n", float_format="%.10g")
     encoded = base64.b64encode(data.encode("utf-8")).decode("ascii")
     text = html.escape(label or f"Download {filename}")
     return HTML(

@@ -23,13 +23,23 @@ def learning_curves(
         Rows of :attr:`humanclap.train.FinetuneResult.history` (``epoch`` and the ``metrics``
         columns), stacked with a ``hue`` column (e.g. the seed or the loss).
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        sns.lineplot(
-            data=history, x="epoch", y=metric, hue=hue, marker="o", ax=ax, legend=ax is axes[0][-1]
+    ncols = min(2, len(metrics))
+    nrows = -(-(len(metrics) + 1) // ncols)  # one more cell for the legend
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.5, 2.7 * nrows), squeeze=False)
+    cells = list(axes.flat)
+    for ax, metric in zip(cells, metrics, strict=False):
+        sns.lineplot(data=history, x="epoch", y=metric, hue=hue, marker="o", ax=ax)
+        ax.set_title(
+            metric.replace("_", " ").replace("val ", "validation ").replace("srcc", "SRCC")
         )
-        ax.set_title(metric.replace("_", " "))
         ax.set_ylabel("")
+        handles, labels = ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+    legend_ax = cells[len(metrics)]
+    legend_ax.axis("off")
+    legend_ax.legend(handles, labels, title=hue, loc="center", frameon=False)
+    for ax in cells[len(metrics) + 1 :]:
+        ax.axis("off")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
