@@ -8,7 +8,7 @@ raise ``ValueError`` (``TypeError`` for a non-DataFrame) naming the offending pa
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -141,3 +141,26 @@ def _iter_groups(
     for key, sub in df.groupby(by_cols, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         yield key, dict(zip(by_cols, key, strict=True)), sub
+
+
+def _apply_by(
+    ratings: pd.DataFrame, by: str | Sequence[str], fn: Callable[..., dict], **kw
+) -> pd.DataFrame:
+    """``fn(group_ratings, **kw)`` (a dict) for each group of ``ratings`` by ``by``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group: the ``by`` column(s), ``fn``'s keys and ``note`` (the message of a
+        ValueError ``fn`` raised for a group too small for it; its values are then NaN, and
+        ``n_ratings`` is the group's size: nothing is dropped).
+    """
+    rows = []
+    for _, labels, sub in _iter_groups(ratings, _by_columns(ratings, by)):
+        row: dict = dict(labels)
+        try:
+            row.update(fn(sub, **kw), note="")
+        except ValueError as err:
+            row.update(n_ratings=len(sub), note=str(err))
+        rows.append(row)
+    return pd.DataFrame(rows)

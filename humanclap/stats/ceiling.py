@@ -18,6 +18,7 @@ from scipy import optimize
 
 from humanclap.stats._checks import (
     PAIR,
+    _apply_by,
     _by_columns,
     _check_positive_int,
     _check_ratings,
@@ -388,13 +389,4 @@ def srcc_ceiling_by(ratings: pd.DataFrame, by: str | Sequence[str], **kw) -> pd.
         One row per group: the ``by`` column(s), the keys of :func:`srcc_ceiling`, ``note``
         (the error when the group is too small; its values are then NaN).
     """
-    by_cols = _by_columns(ratings, by)
-    rows = []
-    for _, labels, sub in _iter_groups(ratings, by_cols):
-        row: dict = dict(labels)
-        try:
-            row.update(srcc_ceiling(sub, **kw), note="")
-        except ValueError as err:
-            row.update(n_ratings=len(sub), note=str(err))
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return _apply_by(ratings, by, srcc_ceiling, **kw)

@@ -20,11 +20,10 @@ from scipy import stats
 
 from humanclap.stats._checks import (
     PAIR,
-    _by_columns,
+    _apply_by,
     _check_ci,
     _check_positive_int,
     _check_ratings,
-    _iter_groups,
     _pair_codes,
 )
 from humanclap.stats.bootstrap import _rowwise_corr
@@ -238,16 +237,7 @@ def reliability_by(ratings: pd.DataFrame, by: str | Sequence[str], **kw) -> pd.D
         ``note`` (the error message when the group is too small for the ANOVA, e.g. a single
         pair; its values are then NaN -- nothing is dropped).
     """
-    by_cols = _by_columns(ratings, by)
-    rows = []
-    for _, labels, sub in _iter_groups(ratings, by_cols):
-        row: dict = dict(labels)
-        try:
-            row.update(reliability(sub, **kw), note="")
-        except ValueError as err:
-            row.update(n_ratings=len(sub), note=str(err))
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return _apply_by(ratings, by, reliability, **kw)
 
 
 # ----------------------------------------------------------------------------- split-half
