@@ -23,6 +23,8 @@ SMOKE = {
     "03_human_clap": {
         "world_size": 40,
         "model": "tiny:random",
+        "lambda_grid": [1.0, 3.0],
+        "seeds": [0, 1],
         "num_epochs": 1,
         "n_boot": 20,
     },
@@ -30,7 +32,8 @@ SMOKE = {
         "world_size": 40,
         "model": "tiny:random",
         "losses": ["mae", "wsce+mae"],
-        "lambda_sweep": [3.0],
+        "ranking": ["wsce+listnet"],
+        "lambda_grid": [1.0, 3.0],
         "seeds": [0, 1],
         "num_epochs": 1,
         "n_boot": 20,
@@ -43,6 +46,7 @@ SMOKE = {
     },
     "06_any_metric": {"n_boot": 20},
     "90_embedded_world": {"n_captions": 40, "num_epochs": 2, "n_examples": 1},
+    "95_results": {},
 }
 
 
@@ -114,12 +118,14 @@ _SPEC.loader.exec_module(compare_book)
 #: Small settings of the chapters that write result tables (world presented as RELATE's layout).
 RESULT_CHAPTERS = {
     "02_clapscore_vs_humans": {"n_boot": 20, "min_cell": 5},
-    "03_human_clap": {"num_epochs": 1, "seeds": [0, 1], "n_boot": 20},
+    "03_human_clap": {"num_epochs": 1, "seeds": [0, 1], "lambda_grid": [1.0, 3.0], "n_boot": 20},
     "04_loss_study": {
         "num_epochs": 1,
         "seeds": [0],
         "losses": ["mae", "wsce+mae"],
-        "lambda_sweep": [],
+        "ranking": [],
+        "listener_z": False,
+        "lambda_grid": [1.0, 3.0],
         "mask_study": False,
         "n_boot": 20,
     },

@@ -163,12 +163,15 @@ class Dataset:
             )
         return resolve_audio_path(wavname, self.audio_dir)
 
-    def pairs(self, aspect: str = "REL", ratings: pd.DataFrame | None = None) -> pd.DataFrame:
-        """One row per (clip, caption) pair (:func:`humanclap.data.pair_table`) with an
-        ``audio`` column of file paths (str) when the dataset has audio."""
+    def pairs(
+        self, aspect: str = "REL", ratings: pd.DataFrame | None = None, target: str = "mean"
+    ) -> pd.DataFrame:
+        """One row per (clip, caption) pair (:func:`humanclap.data.pair_table`, its ``target``
+        ``"mean"`` or ``"listener_z"``) with an ``audio`` column of file paths (str) when the
+        dataset has audio."""
         if ratings is None:
             ratings = self.load_ratings(aspect)
-        pairs = pair_table(ratings)
+        pairs = pair_table(ratings, target=target)
         if self.audio_dir is not None:
             pairs["audio"] = [str(self.audio_path(w)) for w in pairs["wavname"]]
         return pairs
