@@ -96,6 +96,22 @@ def test_bootstrap_distributions_equal_per_resample_scipy():
         assert boot["mse"][b] == pytest.approx(np.mean((p - h) ** 2), rel=1e-12)
 
 
+def test_ktau_of_resamples_by_matrix_equals_the_scipy_loop(monkeypatch):
+    """The n x n sign-matrix path and the per-resample scipy loop (used above
+    _KTAU_MATRIX_MAX_N) agree, ties and constant resamples included."""
+    x, y = _tied_data(40, seed=5)
+    rng = np.random.default_rng(3)
+    idx = np.vstack([rng.integers(0, 40, size=(30, 40)), np.full((1, 40), 7)])  # last: constant
+    by_matrix = hb._ktau_resamples(x, y, idx)
+    monkeypatch.setattr(hb, "_KTAU_MATRIX_MAX_N", 10)
+    by_loop = hb._ktau_resamples(x, y, idx)
+    assert np.isnan(by_matrix[-1]) and np.isnan(by_loop[-1])
+    np.testing.assert_allclose(by_matrix[:-1], by_loop[:-1], rtol=0, atol=1e-12)
+    for b in range(30):  # and each equals scipy on its own resample
+        expected = stats.kendalltau(x[idx[b]], y[idx[b]], variant="b").statistic
+        assert by_matrix[b] == pytest.approx(expected, abs=1e-12)
+
+
 # ----------------------------------------------------------------------------- bootstrap_report
 def test_bootstrap_report_shape_and_estimates():
     x, y = _tied_data(200, seed=3)

@@ -8,9 +8,16 @@ Speed: SRCC, LCC and MSE are computed for all resamples at once in numpy. The ra
 resample are obtained from the multiplicities of the original (unique) values: for a value with
 ``c`` copies in the resample and ``b`` resampled values below it, its average rank is
 ``b + (c + 1) / 2``, exactly what ``scipy.stats.rankdata(..., axis=1)`` returns (checked in the
-tests) but in O(n) per resample. KTAU loops over resamples with :func:`scipy.stats.kendalltau`
-(O(n log n) each): about 1 s for ``n=5000, n_boot=1000`` on one core; pass
-``metrics=("srcc", "lcc", "mse")`` to skip it. A resample in which ``pred`` or ``target`` is
+tests) but in O(n) per resample. KTAU uses the same multiplicities: a resample's concordant
+minus discordant pairs is ``w @ S @ w / 2``, where ``w`` (n,) counts the copies of each original
+pair in the resample and ``S[a, b] = sign(p_a - p_b) * sign(h_a - h_b)`` is computed once (a
+pair and its own copies are tied in both, ``S[a, a] = 0``); the tie corrections of tau-b are the
+same forms with ``|sign(p_a - p_b)|`` and ``|sign(h_a - h_b)|``. All resamples then take three
+matrix products; the counts are integers, so this is :func:`scipy.stats.kendalltau` (variant
+"b") to rounding. Above :data:`_KTAU_MATRIX_MAX_N` pairs (the matrices would take too much
+memory) it loops over resamples with :func:`scipy.stats.kendalltau` instead (O(n log n) each:
+about 1 s for ``n=5000, n_boot=1000`` on one core); pass ``metrics=("srcc", "lcc", "mse")`` to
+skip it. A resample in which ``pred`` or ``target`` is
 constant has no correlation; such resamples are left out of the percentiles and counted in
 ``n_boot_valid``.
 
@@ -31,6 +38,8 @@ from scipy import stats
 
 # Resamples are processed in chunks of about this many elements (bounds memory for large n).
 _CHUNK_ELEMENTS = 2_000_000
+#: Largest n for which KTAU's resamples go through n x n sign matrices (3 of n^2 float64).
+_KTAU_MATRIX_MAX_N = 2_000
 
 
 # ----------------------------------------------------------------------------- ranks
@@ -98,6 +107,33 @@ def _ktau_rows(p: np.ndarray, h: np.ndarray) -> np.ndarray:
     return val
 
 
+def _resample_counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """Copies of each of the ``n`` original items in each resample, shape (n_boot, n)."""
+    offsets = (np.arange(idx.shape[0]) * n)[:, None]
+    counts = np.bincount((idx + offsets).ravel(), minlength=idx.shape[0] * n)
+    return counts.reshape(idx.shape[0], n).astype(float)
+
+
+def _ktau_resamples(p: np.ndarray, h: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of ``p[idx[i]]`` with ``h[idx[i]]`` for each resample ``i``, shape
+    (n_boot,); NaN where either is constant. ``p``, ``h``: shape (n,); see the module doc."""
+    n = len(p)
+    if n > _KTAU_MATRIX_MAX_N:
+        return _ktau_rows(p[idx], h[idx])
+    sign_p = np.sign(p[:, None] - p[None, :])
+    sign_h = np.sign(h[:, None] - h[None, :])
+    w = _resample_counts(idx, n)
+
+    def pairs(matrix: np.ndarray) -> np.ndarray:
+        return np.einsum("bi,bi->b", w @ matrix, w) / 2.0
+
+    untied_p, untied_h = pairs(np.abs(sign_p)), pairs(np.abs(sign_h))
+    denom = np.sqrt(untied_p * untied_h)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = np.where(denom > 0, pairs(sign_p * sign_h) / np.where(denom > 0, denom, 1.0), np.nan)
+    return np.clip(tau, -1.0, 1.0)
+
+
 def _boot_distributions(
     preds: Sequence[np.ndarray],
     target: np.ndarray,
@@ -133,7 +169,7 @@ def _boot_distributions(
                 elif m == "mse":
                     val = np.mean((p - h) ** 2, axis=1)
                 else:  # ktau
-                    val = _ktau_rows(p, h)
+                    val = _ktau_resamples(p_full, target, idx)
                 out[k][m].append(val)
         done += b
     return [{m: np.concatenate(v) for m, v in d.items()} for d in out]
