@@ -14,7 +14,7 @@ from humanclap import stats
 from humanclap.models import ClapModel
 from humanclap.models import load as load_model
 from humanclap.score import clapscore
-from humanclap.train import FinetuneResult, finetune
+from humanclap.train import FinetuneResult, cosine_scores, finetune_many
 
 __all__ = [
     "choose_on_validation",
@@ -41,9 +41,11 @@ def finetune_runs(
     val_pairs: pd.DataFrame,
     recipes: Mapping[str, Mapping[str, Any]],
     seeds: Sequence[int],
+    *,
+    workers: int | str = "auto",
     **common: Any,
 ) -> dict[str, list[FinetuneResult]]:
-    """Fine-tune ``base`` with every recipe and seed (:func:`humanclap.train.finetune`).
+    """Fine-tune ``base`` with every recipe and seed (:func:`humanclap.train.finetune_many`).
 
     Parameters
     ----------
@@ -53,6 +55,11 @@ def finetune_runs(
         What differs between recipes (``loss``, ``lambdas``, ``mask_false_negatives`` ...).
     seeds : sequence of int
         One run per seed and recipe.
+    workers : int or "auto"
+        Runs trained at once in separate processes ("auto": one per CPU core for a small
+        model on a CPU, one after another on a GPU; see
+        :func:`humanclap.train.finetune_many`); the weights are those of the same runs
+        trained alone on one thread.
     **common
         Keyword arguments of every run (``lr``, ``num_epochs``, ``out_dir="auto"`` ...).
 
@@ -61,12 +68,9 @@ def finetune_runs(
     dict
         ``{name: [result per seed]}``, in the order of ``recipes`` and ``seeds``.
     """
-    return {
-        name: [
-            finetune(base, train_pairs, val_pairs, seed=s, **{**common, **recipe}) for s in seeds
-        ]
-        for name, recipe in recipes.items()
-    }
+    runs = [{**recipe, "seed": s} for recipe in recipes.values() for s in seeds]
+    results = iter(finetune_many(base, train_pairs, val_pairs, runs, workers=workers, **common))
+    return {name: [next(results) for _ in seeds] for name in recipes}
 
 
 def validation_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -134,6 +138,10 @@ def test_scores(
 ) -> dict[str, np.ndarray]:
     """CLAPScore of each run's model on ``pairs`` (``text`` and ``audio`` columns).
 
+    Computed by :func:`humanclap.train.cosine_scores`: the cosine that
+    :func:`humanclap.score.clapscore` gives, without its disk cache (each run's model is scored
+    once), with a fixed front end's features shared by all the runs.
+
     Returns
     -------
     dict
@@ -141,7 +149,7 @@ def test_scores(
     """
     return {
         name: np.stack(
-            [clapscore(r.model, pairs["text"], pairs["audio"], progress=False) for r in results]
+            [cosine_scores(r.model, pairs[["text", "audio"]], progress=False) for r in results]
         )
         for name, results in runs.items()
     }

@@ -215,7 +215,11 @@ class AudioEncoder(nn.Module):
         return (logmel - mean) / (std + 1e-5)
 
     def forward(self, logmel: Tensor) -> Tensor:
-        x = self.standardise(logmel).unsqueeze(1)  # (B, 1, M, F)
+        return self.encode(self.standardise(logmel))
+
+    def encode(self, standardised: Tensor) -> Tensor:
+        """Standardised log-mel (B, n_mels, frames) -> pooled features (see the class doc)."""
+        x = standardised.unsqueeze(1)  # (B, 1, M, F)
         for block in self.blocks:
             x = block(x)
         x = x.mean(dim=2)  # (B, C, F')
@@ -326,19 +330,21 @@ class TinyClap(ClapModel):
 
     @property
     def audio_features_key(self) -> str:
-        """The log-mel front end's identity: its settings and the clip length."""
+        """The front end's identity: log-mel settings, clip length, per-clip standardisation."""
         cfg = self.cfg
         settings = (cfg.sample_rate, self.cfg.num_samples, cfg.n_fft, cfg.hop_length, cfg.n_mels,
                     cfg.f_min, cfg.f_max, self.frontend.eps)  # fmt: skip
-        return "tiny-logmel-v1:" + ",".join(map(str, settings))
+        return "tiny-logmel-std-v2:" + ",".join(map(str, settings))
 
     def audio_features(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
-        """:meth:`logmel` (the front end has no parameters)."""
-        return self.logmel(audio)
+        """The standardised log-mel (B, n_mels, frames): everything before the first weight
+        (the front end and the standardisation have no parameters)."""
+        return self.audio_encoder.standardise(self.logmel(audio))
 
     def embed_audio_features(self, features: Tensor) -> Tensor:
-        """:meth:`embed_logmel`."""
-        return self.embed_logmel(features)
+        """Standardised log-mel (B, n_mels, frames) -> L2-normalised embeddings (B, D); the
+        same as :meth:`embed_logmel` of the log-mel they came from."""
+        return F.normalize(self.audio_proj(self.audio_encoder.encode(features)), dim=-1)
 
     # -- text ------------------------------------------------------------------
     @property

@@ -148,7 +148,9 @@ def _embed_frame(
     """Embed every pair of ``data`` once, in order (eval mode, no cache): (N, D) and (N, D)."""
     device = torch.device(device) if device is not None else model.device
     model = model.to(device)
-    store = ClipStore(model.sample_rate, [data], preload=False, num_workers=num_workers)
+    store = ClipStore(
+        model.sample_rate, [data], preload=False, num_workers=num_workers, model=model
+    )
     try:
         precision = resolve_precision(check_precision(precision), device)
         return embed_pairs(model, data, store, batch_size, precision, progress)
@@ -169,7 +171,8 @@ def cosine_scores(
     progress: bool | None = None,
     amp: bool | str | None = None,
 ) -> np.ndarray:
-    """Cosine of each pair's audio and text embeddings (no cache; the model in eval mode).
+    """Cosine of each pair's audio and text embeddings (no disk cache; the model in eval mode;
+    a fixed audio front end's features come from the process's :mod:`humanclap.train.features`).
 
     ``pairs`` as for :func:`humanclap.train.finetune` except that ``target`` is not needed.
     With ``device`` given, ``model`` is moved there (``nn.Module.to``). ``precision`` as in

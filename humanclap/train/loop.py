@@ -50,7 +50,9 @@ def adamw(params: Sequence[nn.Parameter], lr: float, weight_decay: float) -> tor
     groups = [{"params": decay, "weight_decay": float(weight_decay)}]
     if no_decay:
         groups.append({"params": no_decay, "weight_decay": 0.0})
-    return torch.optim.AdamW(groups, lr=float(lr))
+    # foreach: one multi-tensor update per group instead of a Python loop over the parameters
+    # (torch picks it by default on CUDA only; on a CPU it is the faster path too).
+    return torch.optim.AdamW(groups, lr=float(lr), foreach=True)
 
 
 def warmup_cosine(lr: float, warmup_steps: int, total_steps: int) -> Callable[[int], float]:

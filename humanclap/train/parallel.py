@@ -1,0 +1,191 @@
+"""Many fine-tuning runs side by side: one process per CPU core.
+
+A study trains one model many times (recipes x seeds), and the runs are independent. On a CPU a
+small model's training step does not keep two cores busy: most of its operations are too small
+for torch's intra-op threads to split well (the tiny CLAP's batch step is no faster on two
+threads than on one). :func:`finetune_many` therefore trains the runs in ``workers`` separate
+processes, one thread each on a CPU, with glibc's allocator set to keep the step's large
+activations in the heap (:func:`humanclap.runtime.tune_cpu_allocator`), and returns their results in the order asked; on a GPU the
+runs go one after another in this process. Each run is exactly :func:`humanclap.train.finetune`
+with its own arguments, so a run trained here and one trained alone (on one thread) give the
+same weights, and ``out_dir="auto"`` runs are saved, resumed and read back as usual.
+
+Processes are started with ``spawn`` (a forked child of a process that has run torch's thread
+pool can deadlock); each imports torch and humanclap once (a few seconds) and computes its own
+cache of front-end features (:mod:`humanclap.train.features`).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+import pandas as pd
+import torch
+
+from humanclap.models import ClapModel
+from humanclap.runtime import tune_cpu_allocator
+from humanclap.train.finetune import finetune
+from humanclap.train.run import FinetuneResult
+
+__all__ = ["finetune_many", "resolve_workers"]
+
+log = logging.getLogger("humanclap.train")
+
+# What a worker process trains from: set once per process by _start_worker.
+_WORKER: dict[str, Any] = {}
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+#: ``workers="auto"`` trains in parallel only models up to this many parameters (each worker
+#: holds its own copy, optimiser state and activations: a LAION-size model on a CPU would need
+#: several GB per worker for little gain, since its steps are large enough to use the threads).
+AUTO_MAX_PARAMETERS = 20_000_000
+#: ... and with at most this many workers.
+AUTO_MAX_WORKERS = 8
+
+
+def resolve_workers(
+    workers: int | str, device: torch.device, num_runs: int, num_parameters: int = 0
+) -> int:
+    """How many processes train ``num_runs`` runs of a model on ``device``.
+
+    Parameters
+    ----------
+    workers : int or "auto"
+        ``"auto"``: on a CPU, one per available core (at most :data:`AUTO_MAX_WORKERS`) for a
+        model of at most :data:`AUTO_MAX_PARAMETERS` parameters, else 1; 1 (this process) on
+        any other device. An int >= 1 is taken as given on a CPU; on a GPU only 1 is accepted.
+    device : torch.device
+    num_runs : int
+    num_parameters : int
+        The model's parameter count.
+
+    Returns
+    -------
+    int
+        At least 1 and at most ``num_runs`` (1 when there is nothing to share).
+    """
+    if workers == "auto":
+        small = num_parameters <= AUTO_MAX_PARAMETERS
+        cpu = device.type == "cpu"
+        wanted = min(available_cpus(), AUTO_MAX_WORKERS) if cpu and small else 1
+    elif isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1:
+        wanted = workers
+    else:
+        raise ValueError(f"workers: expected an int >= 1 or 'auto', got {workers!r}")
+    if wanted > 1 and device.type != "cpu":
+        raise ValueError(
+            f"workers={workers!r}: parallel runs are for the CPU; on {device} runs go one after "
+            "another (use workers=1 or 'auto')"
+        )
+    return max(1, min(wanted, num_runs))
+
+
+def _start_worker(
+    model: ClapModel, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, threads: int
+) -> None:
+    """Initialiser of a worker process: its allocator, its thread count and what every run
+    starts from."""
+    tune_cpu_allocator()
+    torch.set_num_threads(threads)
+    _WORKER.update(model=model, train_pairs=train_pairs, val_pairs=val_pairs)
+
+
+def _worker_run(kwargs: Mapping[str, Any]) -> FinetuneResult:
+    return finetune(_WORKER["model"], _WORKER["train_pairs"], _WORKER["val_pairs"], **kwargs)
+
+
+def _describe(kwargs: Mapping[str, Any]) -> str:
+    keys = ("loss", "lambdas", "seed", "target", "mask_false_negatives", "lr")
+    return ", ".join(f"{k}={kwargs[k]!r}" for k in keys if k in kwargs)
+
+
+def _collect(futures: Sequence[Future], runs: Sequence[Mapping[str, Any]]) -> list:
+    """Every run's result; the first failure is raised once all runs have ended, with a note
+    naming each failed run (finished runs with an ``out_dir`` are saved either way)."""
+    results, failures = [], []
+    for i, future in enumerate(futures):
+        try:
+            results.append(future.result())
+        except Exception as exc:  # noqa: BLE001 -- re-raised below, after the other runs
+            failures.append((i, exc))
+            results.append(None)
+    if failures:
+        first = failures[0][1]
+        for i, exc in failures:
+            first.add_note(f"run {i} ({_describe(runs[i])}) failed: {type(exc).__name__}: {exc}")
+        raise first
+    return results
+
+
+def finetune_many(
+    model: ClapModel,
+    train_pairs: pd.DataFrame,
+    val_pairs: pd.DataFrame,
+    runs: Sequence[Mapping[str, Any]],
+    *,
+    workers: int | str = "auto",
+    **common: Any,
+) -> list[FinetuneResult]:
+    """:func:`humanclap.train.finetune` once per item of ``runs``, in parallel processes on a CPU.
+
+    Parameters
+    ----------
+    model : ClapModel
+        The model every run starts from (not modified).
+    train_pairs, val_pairs : pd.DataFrame
+        As for :func:`~humanclap.train.finetune`, shared by every run.
+    runs : sequence of dict
+        Each run's own keyword arguments of :func:`~humanclap.train.finetune` (``seed``,
+        ``loss``, ``lambdas`` ...), over ``common``.
+    workers : int or "auto"
+        Processes that train at once (see :func:`resolve_workers`: "auto" is one per CPU core,
+        up to 8, for a model of at most 20 M parameters on a CPU, else 1); 1 trains every run
+        here, one after another, with this process's threads.
+    **common
+        Keyword arguments of every run (``lr``, ``num_epochs``, ``out_dir="auto"``, ``device``
+        ...). ``callback`` needs ``workers=1`` (it would run in another process).
+
+    Returns
+    -------
+    list of FinetuneResult
+        In the order of ``runs``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``workers``, or a ``callback`` with parallel workers.
+    Exception
+        The first run that failed, raised after the others have ended, with a note per failed
+        run.
+    """
+    runs = [{**common, **dict(run)} for run in runs]
+    devices = {torch.device(kwargs.get("device") or model.device) for kwargs in runs}
+    device = next((d for d in devices if d.type != "cpu"), torch.device("cpu"))
+    num_parameters = sum(p.numel() for p in model.parameters())
+    num_workers = resolve_workers(workers, device, len(runs), num_parameters)
+    if num_workers == 1:
+        return [finetune(model, train_pairs, val_pairs, **kwargs) for kwargs in runs]
+    if any(kwargs.get("callback") is not None for kwargs in runs):
+        raise ValueError("callback: runs in the caller's process only; use workers=1")
+    threads = max(1, available_cpus() // num_workers)
+    log.info("training %d runs in %d processes, %d thread(s) each", len(runs), num_workers, threads)
+    with ProcessPoolExecutor(
+        max_workers=num_workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(model, train_pairs, val_pairs, threads),
+    ) as pool:
+        futures = [pool.submit(_worker_run, kwargs) for kwargs in runs]
+        return _collect(futures, runs)

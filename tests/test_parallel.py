@@ -1,0 +1,127 @@
+"""Fine-tuning runs in parallel processes (humanclap.train.finetune_many) and the CPU allocator
+setting its workers use (humanclap.runtime.tune_cpu_allocator)."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from humanclap import models, train  # noqa: E402
+from humanclap.data import load_relate, pair_table  # noqa: E402
+from humanclap.data import synthetic as S  # noqa: E402
+from humanclap.models import tiny  # noqa: E402
+from humanclap.runtime import tune_cpu_allocator  # noqa: E402
+from humanclap.train.parallel import (  # noqa: E402
+    AUTO_MAX_PARAMETERS,
+    AUTO_MAX_WORKERS,
+    available_cpus,
+    finetune_many,
+    resolve_workers,
+)
+
+CFG = tiny.TinyConfig(max_seconds=1.0, channels=(8, 16), time_segments=2, d_model=32,
+                      n_heads=2, ff_dim=32, head_dim=32, embed_dim=16)  # fmt: skip
+COMMON = dict(num_epochs=2, batch_size=16, lr=1e-3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return S.generate(
+        tmp_path_factory.mktemp("world") / "w", n_captions=60, seed=0, clip_seconds=1.0
+    )
+
+
+@pytest.fixture(scope="module")
+def pairs(world: Path) -> dict[str, pd.DataFrame]:
+    table = pair_table(load_relate(world, categories=False, download=False, verify=False))
+    return {split: table[table["split"] == split] for split in ("train", "validation")}
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _weights(result: train.FinetuneResult) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in result.model.state_dict().items()}
+
+
+def test_parallel_runs_equal_the_same_runs_one_after_another(pairs, world, one_thread):
+    base = models.load("tiny:random", config=CFG)
+    runs = [{"seed": 0}, {"seed": 1, "loss": "wsce+margin"}, {"seed": 2, "loss": "mse"}]
+    common = dict(COMMON, audio_dir=world)
+    parallel = finetune_many(base, pairs["train"], pairs["validation"], runs, workers=2, **common)
+    serial = finetune_many(base, pairs["train"], pairs["validation"], runs, workers=1, **common)
+    assert len(parallel) == len(serial) == 3
+    for a, b in zip(parallel, serial, strict=True):
+        wa, wb = _weights(a), _weights(b)
+        assert wa.keys() == wb.keys()
+        for k in wa:
+            assert torch.equal(wa[k], wb[k]), k
+        cols = ["epoch", "train_loss", "val_srcc", "val_loss"]
+        pd.testing.assert_frame_equal(a.history[cols], b.history[cols])
+        assert a.best_epoch == b.best_epoch
+    # each result belongs to its own run: the recipes differ, so do the weights
+    assert not torch.equal(_weights(parallel[0])["log_logit_scale"],
+                           _weights(parallel[2])["log_logit_scale"])  # fmt: skip
+
+
+def test_parallel_runs_are_saved_and_read_back(pairs, world):
+    base = models.load("tiny:random", config=CFG)
+    runs = [{"seed": 0}, {"seed": 1}]
+    kw = dict(COMMON, audio_dir=world, out_dir="auto")
+    first = finetune_many(base, pairs["train"], pairs["validation"], runs, workers=2, **kw)
+    assert all((r.out_dir / "best.pt").is_file() for r in first)
+    again = train.finetune(base, pairs["train"], pairs["validation"], seed=1, **kw)
+    assert again.out_dir == first[1].out_dir and again.seconds < first[1].seconds
+    for k, v in _weights(first[1]).items():
+        assert torch.equal(v, again.model.state_dict()[k]), k
+
+
+def test_a_failed_run_is_raised_after_the_others_finish(pairs, world, tmp_path: Path):
+    base = models.load("tiny:random", config=CFG)
+    runs = [
+        {"seed": 0, "out_dir": tmp_path / "good"},
+        {"seed": 1, "out_dir": tmp_path / "bad", "lambdas": [1.0]},
+    ]
+    with pytest.raises(ValueError, match="lambdas") as info:
+        finetune_many(base, pairs["train"], pairs["validation"], runs, workers=2,
+                      **dict(COMMON, audio_dir=world))  # fmt: skip
+    assert any("run 1 (" in note and "seed=1" in note for note in info.value.__notes__)
+    assert (tmp_path / "good" / "best.pt").is_file()
+
+
+def test_workers_are_resolved_and_checked(pairs, world):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_workers("auto", cpu, 100) == min(available_cpus(), AUTO_MAX_WORKERS)
+    assert resolve_workers("auto", cpu, 100, num_parameters=AUTO_MAX_PARAMETERS + 1) == 1
+    assert resolve_workers(2, cpu, 100, num_parameters=AUTO_MAX_PARAMETERS + 1) == 2
+    assert resolve_workers("auto", cpu, 1) == 1
+    assert resolve_workers(8, cpu, 3) == 3
+    assert resolve_workers("auto", cuda, 10) == 1
+    assert resolve_workers(1, cuda, 10) == 1
+    with pytest.raises(ValueError, match="parallel runs are for the CPU"):
+        resolve_workers(2, cuda, 10)
+    for bad in (0, -1, 1.5, True, "many"):
+        with pytest.raises(ValueError, match="workers"):
+            resolve_workers(bad, cpu, 4)
+    base = models.load("tiny:random", config=CFG)
+    with pytest.raises(ValueError, match="callback"):
+        finetune_many(base, pairs["train"], pairs["validation"], [{"seed": 0}, {"seed": 1}],
+                      workers=2, callback=print, **dict(COMMON, audio_dir=world))  # fmt: skip
+
+
+def test_tune_cpu_allocator_is_accepted_by_glibc():
+    accepted = tune_cpu_allocator()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert accepted is True
+    else:
+        assert accepted in (True, False)
