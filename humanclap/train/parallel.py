@@ -1,14 +1,15 @@
 """Many fine-tuning runs side by side: one process per CPU core.
 
 A study trains one model many times (recipes x seeds), and the runs are independent. On a CPU a
-small model's training step does not keep two cores busy: most of its operations are too small
-for torch's intra-op threads to split well (the tiny CLAP's batch step is no faster on two
-threads than on one). :func:`finetune_many` therefore trains the runs in ``workers`` separate
-processes, one thread each on a CPU, with glibc's allocator set to keep the step's large
-activations in the heap (:func:`humanclap.runtime.tune_cpu_allocator`), and returns their results in the order asked; on a GPU the
-runs go one after another in this process. Each run is exactly :func:`humanclap.train.finetune`
-with its own arguments, so a run trained here and one trained alone (on one thread) give the
-same weights, and ``out_dir="auto"`` runs are saved, resumed and read back as usual.
+small model's training step does not keep two cores busy: many of its operations are too small
+for torch's intra-op threads to split well (a tiny CLAP run is about 1.4x faster on two
+threads than on one, not 2x). :func:`finetune_many` therefore trains the runs in ``workers``
+separate processes, one thread each on a CPU, with glibc's allocator set to keep the step's
+large activations in the heap (:func:`humanclap.runtime.tune_cpu_allocator`), and returns their
+results in the order asked; on a GPU the runs go one after another in this process. Each run is
+exactly :func:`humanclap.train.finetune` with its own arguments, so a run trained here and one
+trained alone (on one thread) give the same weights, and ``out_dir="auto"`` runs are saved,
+resumed and read back as usual.
 
 Processes are started with ``spawn`` (a forked child of a process that has run torch's thread
 pool can deadlock); each imports torch and humanclap once (a few seconds) and computes its own
