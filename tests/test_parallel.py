@@ -120,8 +120,6 @@ def test_workers_are_resolved_and_checked(pairs, world):
 
 
 def test_tune_cpu_allocator_is_accepted_by_glibc():
-    accepted = tune_cpu_allocator()
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        assert accepted is True
-    else:
-        assert accepted in (True, False)
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's; elsewhere tune_cpu_allocator returns False")
+    assert tune_cpu_allocator() is True

@@ -323,7 +323,7 @@ class TinyClap(ClapModel):
 
     def embed_logmel(self, logmel: Tensor) -> Tensor:
         """Log-mel (B, n_mels, frames) -> L2-normalised embeddings (B, D)."""
-        return F.normalize(self.audio_proj(self.audio_encoder(logmel)), dim=-1)
+        return self.embed_audio_features(self.audio_encoder.standardise(logmel))
 
     def embed_audio(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
         return self.embed_logmel(self.logmel(audio))

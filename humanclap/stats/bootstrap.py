@@ -31,7 +31,7 @@ differ in the last bits; both are kept to leave every published number unchanged
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import stats
@@ -62,11 +62,8 @@ def _resample_ranks(codes: np.ndarray, n_unique: int, idx: np.ndarray) -> np.nda
     -------
     np.ndarray, shape (n_boot, n): equal to ``scipy.stats.rankdata(x[idx], axis=1)``.
     """
-    num_boot = idx.shape[0]
     c = codes[idx]  # (n_boot, n)
-    offsets = (np.arange(num_boot) * n_unique)[:, None]
-    counts = np.bincount((c + offsets).ravel(), minlength=num_boot * n_unique)
-    counts = counts.reshape(num_boot, n_unique).astype(float)
+    counts = _resample_counts(c, n_unique)
     below = np.cumsum(counts, axis=1) - counts
     rank_of_unique = below + (counts + 1.0) / 2.0
     return np.take_along_axis(rank_of_unique, c, axis=1)
@@ -108,30 +105,44 @@ def _ktau_rows(p: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def _resample_counts(idx: np.ndarray, n: int) -> np.ndarray:
-    """Copies of each of the ``n`` original items in each resample, shape (n_boot, n)."""
+    """Copies of each of ``n`` items (codes ``0..n-1``) in each resample, shape (n_boot, n)."""
     offsets = (np.arange(idx.shape[0]) * n)[:, None]
     counts = np.bincount((idx + offsets).ravel(), minlength=idx.shape[0] * n)
     return counts.reshape(idx.shape[0], n).astype(float)
 
 
-def _ktau_resamples(p: np.ndarray, h: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Kendall's tau-b of ``p[idx[i]]`` with ``h[idx[i]]`` for each resample ``i``, shape
-    (n_boot,); NaN where either is constant. ``p``, ``h``: shape (n,); see the module doc."""
-    n = len(p)
+def _ktau_of_resamples(h: np.ndarray, idx: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Kendall's tau-b against ``h`` on the resamples ``idx`` (n_boot, n), as a function of a
+    predictor ``p`` (n,) -> (n_boot,), NaN where either side is constant; see the module doc.
+    What depends only on ``h`` and ``idx`` (copy counts, ``h``'s sign matrix and its untied
+    pairs) is computed once, for every predictor compared on these resamples."""
+    n = len(h)
     if n > _KTAU_MATRIX_MAX_N:
-        return _ktau_rows(p[idx], h[idx])
-    sign_p = np.sign(p[:, None] - p[None, :])
+        h_boot = h[idx]
+        return lambda p: _ktau_rows(p[idx], h_boot)
     sign_h = np.sign(h[:, None] - h[None, :])
     w = _resample_counts(idx, n)
 
     def pairs(matrix: np.ndarray) -> np.ndarray:
         return np.einsum("bi,bi->b", w @ matrix, w) / 2.0
 
-    untied_p, untied_h = pairs(np.abs(sign_p)), pairs(np.abs(sign_h))
-    denom = np.sqrt(untied_p * untied_h)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tau = np.where(denom > 0, pairs(sign_p * sign_h) / np.where(denom > 0, denom, 1.0), np.nan)
-    return np.clip(tau, -1.0, 1.0)
+    untied_h = pairs(np.abs(sign_h))
+
+    def tau(p: np.ndarray) -> np.ndarray:
+        sign_p = np.sign(p[:, None] - p[None, :])
+        denom = np.sqrt(pairs(np.abs(sign_p)) * untied_h)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            num = pairs(sign_p * sign_h)
+            out = np.where(denom > 0, num / np.where(denom > 0, denom, 1.0), np.nan)
+        return np.clip(out, -1.0, 1.0)
+
+    return tau
+
+
+def _ktau_resamples(p: np.ndarray, h: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of ``p[idx[i]]`` with ``h[idx[i]]`` for each resample ``i``, shape
+    (n_boot,) (:func:`_ktau_of_resamples` for one predictor)."""
+    return _ktau_of_resamples(h, idx)(p)
 
 
 def _boot_distributions(
@@ -159,6 +170,7 @@ def _boot_distributions(
         idx = rng.integers(0, n, size=(b, n))
         h = target[idx]
         h_rank = _resample_ranks(*h_codes, idx) if want_ranks else None
+        ktau = _ktau_of_resamples(target, idx) if "ktau" in metrics else None
         for k, p_full in enumerate(preds):
             p = p_full[idx]
             for m in metrics:
@@ -169,7 +181,7 @@ def _boot_distributions(
                 elif m == "mse":
                     val = np.mean((p - h) ** 2, axis=1)
                 else:  # ktau
-                    val = _ktau_resamples(p_full, target, idx)
+                    val = ktau(p_full)
                 out[k][m].append(val)
         done += b
     return [{m: np.concatenate(v) for m, v in d.items()} for d in out]
