@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from humanclap.data import load_relate, pair_table
+from humanclap.data import synthetic as S
+
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _CATEGORIES_FILE = "tempo_notempo_2_2024-12-11.csv"
 
@@ -43,6 +46,35 @@ def _real_path(env: str, fallback: Path, what: str) -> Path:
     if fallback.exists():
         return fallback
     pytest.skip(f"{what} not found: set ${env} or provide {fallback}")
+
+
+@pytest.fixture(scope="session")
+def make_world(tmp_path_factory: pytest.TempPathFactory):
+    """``make_world(n_captions, clip_seconds)``: a simulated world in RELATE's layout, made once
+    per session for each size (the fine-tuning tests share them)."""
+    made: dict[tuple[int, float], Path] = {}
+
+    def make(n_captions: int, clip_seconds: float) -> Path:
+        key = (int(n_captions), float(clip_seconds))
+        if key not in made:
+            folder = tmp_path_factory.mktemp("world") / "w"
+            made[key] = S.generate(folder, n_captions=n_captions, seed=0, clip_seconds=clip_seconds)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def world_splits():
+    """``world_splits(world, target="mean")``: the world's train and validation pairs
+    (``pair_table`` with ``target``), as ``{"train": ..., "validation": ...}``."""
+
+    def splits(world: Path, target: str = "mean") -> dict:
+        ratings = load_relate(world, categories=False, download=False, verify=False)
+        table = pair_table(ratings, target=target)
+        return {split: table[table["split"] == split] for split in ("train", "validation")}
+
+    return splits
 
 
 @pytest.fixture(scope="session")

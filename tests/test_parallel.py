@@ -12,8 +12,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from humanclap import models, train  # noqa: E402
-from humanclap.data import load_relate, pair_table  # noqa: E402
-from humanclap.data import synthetic as S  # noqa: E402
 from humanclap.models import tiny  # noqa: E402
 from humanclap.runtime import tune_cpu_allocator  # noqa: E402
 from humanclap.train.parallel import (  # noqa: E402
@@ -30,16 +28,13 @@ COMMON = dict(num_epochs=2, batch_size=16, lr=1e-3, progress=False)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return S.generate(
-        tmp_path_factory.mktemp("world") / "w", n_captions=60, seed=0, clip_seconds=1.0
-    )
+def world(make_world) -> Path:
+    return make_world(60, 1.0)
 
 
 @pytest.fixture(scope="module")
-def pairs(world: Path) -> dict[str, pd.DataFrame]:
-    table = pair_table(load_relate(world, categories=False, download=False, verify=False))
-    return {split: table[table["split"] == split] for split in ("train", "validation")}
+def pairs(world: Path, world_splits) -> dict[str, pd.DataFrame]:
+    return world_splits(world)
 
 
 @pytest.fixture
@@ -72,6 +67,25 @@ def test_parallel_runs_equal_the_same_runs_one_after_another(pairs, world, one_t
     # each result belongs to its own run: the recipes differ, so do the weights
     assert not torch.equal(_weights(parallel[0])["log_logit_scale"],
                            _weights(parallel[2])["log_logit_scale"])  # fmt: skip
+
+
+def test_a_run_on_its_own_pairs_shares_the_pool(pairs, world, world_splits, one_thread):
+    base = models.load("tiny:random", config=CFG)
+    z = world_splits(world, target="listener_z")
+    assert not z["train"]["target"].equals(pairs["train"]["target"])
+    runs = [{"seed": 0}, {"seed": 0, "train_pairs": z["train"], "val_pairs": z["validation"]}]
+    common = dict(COMMON, audio_dir=world)
+    for workers in (2, 1):
+        shared, own = finetune_many(
+            base, pairs["train"], pairs["validation"], runs, workers=workers, **common
+        )
+        alone = train.finetune(base, z["train"], z["validation"], seed=0, **common)
+        for k, v in _weights(alone).items():
+            assert torch.equal(_weights(own)[k], v), (workers, k)
+        pd.testing.assert_frame_equal(own.history.drop(columns="seconds"),
+                                      alone.history.drop(columns="seconds"))  # fmt: skip
+        assert not torch.equal(_weights(shared)["log_logit_scale"],
+                               _weights(own)["log_logit_scale"])  # fmt: skip
 
 
 def test_parallel_runs_are_saved_and_read_back(pairs, world):

@@ -15,8 +15,6 @@ from scipy import stats
 torch = pytest.importorskip("torch")
 
 from humanclap import models, train  # noqa: E402
-from humanclap.data import load_relate, pair_table  # noqa: E402
-from humanclap.data import synthetic as S  # noqa: E402
 from humanclap.models import tiny  # noqa: E402
 from humanclap.train import pretrain  # noqa: E402
 
@@ -42,16 +40,13 @@ def _two_threads():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return S.generate(
-        tmp_path_factory.mktemp("world") / "w", n_captions=150, seed=0, clip_seconds=2.0
-    )
+def world(make_world) -> Path:
+    return make_world(150, 2.0)
 
 
 @pytest.fixture(scope="module")
-def pairs(world: Path) -> dict[str, pd.DataFrame]:
-    table = pair_table(load_relate(world, categories=False, download=False, verify=False))
-    return {split: table[table["split"] == split] for split in ("train", "validation")}
+def pairs(world: Path, world_splits) -> dict[str, pd.DataFrame]:
+    return world_splits(world)
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,9 @@ def finetune_runs(
     base : ClapModel
     train_pairs, val_pairs : pd.DataFrame
     recipes : mapping of name to keyword arguments
-        What differs between recipes (``loss``, ``lambdas``, ``mask_false_negatives`` ...).
+        What differs between recipes (``loss``, ``lambdas``, ``mask_false_negatives`` ...,
+        and ``train_pairs`` / ``val_pairs`` for a recipe trained on other pairs, such as
+        listener-normalised targets). All the recipes' runs share one pool of processes.
     seeds : sequence of int
         One run per seed and recipe.
     workers : int or "auto"

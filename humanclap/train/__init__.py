@@ -8,6 +8,7 @@
 - :mod:`humanclap.train.run` -- a run's mutable state and :class:`FinetuneResult`.
 - :mod:`humanclap.train.state` -- RNG states and the run folder (resume).
 - :mod:`humanclap.train.evaluate` -- :func:`evaluate`, :func:`cosine_scores` (validation).
+- :mod:`humanclap.train.start` -- the starting model's validation embeddings, shared by runs.
 - :mod:`humanclap.train.pretrain` -- the tiny CLAP's contrastive pre-training on a world.
 """
 

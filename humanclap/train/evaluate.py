@@ -145,11 +145,14 @@ def _embed_frame(
     num_workers: int,
     progress: bool | None,
 ) -> tuple[Tensor, Tensor]:
-    """Embed every pair of ``data`` once, in order (eval mode, no cache): (N, D) and (N, D)."""
+    """Embed every pair of ``data`` once, in order (eval mode, no embedding cache): (N, D) and
+    (N, D). Clips that fit in memory are decoded up front, so a model with a fixed audio front
+    end gets its features from the process's cache (computed once for all the models a study
+    scores on the same pairs)."""
     device = torch.device(device) if device is not None else model.device
     model = model.to(device)
     store = ClipStore(
-        model.sample_rate, [data], preload=False, num_workers=num_workers, model=model
+        model.sample_rate, [data], preload="auto", num_workers=num_workers, model=model
     )
     try:
         precision = resolve_precision(check_precision(precision), device)

@@ -45,6 +45,8 @@ Training recipe
   caption is rated against three clips; pushing those apart as negatives would contradict the
   human score of each, which is what the weighted term already uses.
 - Epoch 0 is the model before training, evaluated like every epoch, so the gain is visible.
+  Its validation embeddings are computed once per process for all the runs that start from
+  the same weights (:mod:`humanclap.train.start`); its loss is each run's own.
   Validation = SRCC / LCC / KTAU / MSE of the cosine against the validation targets and the
   validation loss (pairs in their given order, in chunks of ``batch_size``). The best epoch by
   validation SRCC (epoch 0 included: if training never helps, the result is the input model)
@@ -87,6 +89,7 @@ from humanclap.train.loop import make_batches, train_epoch
 from humanclap.train.pairs import PairData, prepare_pairs
 from humanclap.train.recipe import Recipe, check_args, out_path, run_args, schedule
 from humanclap.train.run import FinetuneResult, FinetuneRun
+from humanclap.train.start import START_EMBEDDINGS
 from humanclap.train.state import (
     isolated_rngs,
     read_state,
@@ -169,7 +172,16 @@ def _epoch_row(
     train_loss, last_lr = math.nan, 0.0
     if epoch > 0:
         train_loss, last_lr = _train(run, train, store, recipe, epoch, lr_at)
-    audio_emb, text_emb = embed_pairs(run.work, val, store, recipe.batch_size, recipe.precision)
+
+    def embed() -> tuple[torch.Tensor, torch.Tensor]:
+        return embed_pairs(run.work, val, store, recipe.batch_size, recipe.precision)
+
+    if epoch == 0:  # the starting weights: shared by every run of this process that has them
+        audio_emb, text_emb = START_EMBEDDINGS.get(
+            run.work, val, recipe.precision, recipe.batch_size, embed
+        )
+    else:
+        audio_emb, text_emb = embed()
     report = evaluate_embedded(
         run.work, val, audio_emb, text_emb, recipe.loss, recipe.lambdas, recipe.batch_size,
         recipe.mask_false_negatives, recipe.term_kwargs,

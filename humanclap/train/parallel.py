@@ -103,8 +103,18 @@ def _start_worker(
     _WORKER.update(model=model, train_pairs=train_pairs, val_pairs=val_pairs)
 
 
+def _run_pairs(
+    kwargs: Mapping[str, Any], train_pairs: pd.DataFrame, val_pairs: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A run's own ``train_pairs`` / ``val_pairs`` where it names them, else the shared ones,
+    and its other keyword arguments."""
+    rest = dict(kwargs)
+    return rest.pop("train_pairs", train_pairs), rest.pop("val_pairs", val_pairs), rest
+
+
 def _worker_run(kwargs: Mapping[str, Any]) -> FinetuneResult:
-    return finetune(_WORKER["model"], _WORKER["train_pairs"], _WORKER["val_pairs"], **kwargs)
+    train, val, rest = _run_pairs(kwargs, _WORKER["train_pairs"], _WORKER["val_pairs"])
+    return finetune(_WORKER["model"], train, val, **rest)
 
 
 def _describe(kwargs: Mapping[str, Any]) -> str:
@@ -149,7 +159,9 @@ def finetune_many(
         As for :func:`~humanclap.train.finetune`, shared by every run.
     runs : sequence of dict
         Each run's own keyword arguments of :func:`~humanclap.train.finetune` (``seed``,
-        ``loss``, ``lambdas`` ...), over ``common``.
+        ``loss``, ``lambdas`` ...), over ``common``. A run may also name its own
+        ``train_pairs`` and ``val_pairs`` (e.g. listener-normalised targets): runs on other
+        pairs then share the processes instead of starting their own.
     workers : int or "auto"
         Processes that train at once (see :func:`resolve_workers`: "auto" is one per CPU core,
         up to 8, for a model of at most 20 M parameters on a CPU, else 1); 1 trains every run
@@ -177,7 +189,11 @@ def finetune_many(
     num_parameters = sum(p.numel() for p in model.parameters())
     num_workers = resolve_workers(workers, device, len(runs), num_parameters)
     if num_workers == 1:
-        return [finetune(model, train_pairs, val_pairs, **kwargs) for kwargs in runs]
+        results = []
+        for kwargs in runs:
+            train, val, rest = _run_pairs(kwargs, train_pairs, val_pairs)
+            results.append(finetune(model, train, val, **rest))
+        return results
     if any(kwargs.get("callback") is not None for kwargs in runs):
         raise ValueError("callback: runs in the caller's process only; use workers=1")
     threads = max(1, available_cpus() // num_workers)
