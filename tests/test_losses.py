@@ -143,6 +143,12 @@ def test_combined_rejects_bad_names_and_lambdas(batch):
         losses.combined("mae", audio, text, target, 1.0, lambdas={"mse": 1.0})
     with pytest.raises(ValueError, match="lambdas"):
         losses.combined("mae+mse", audio, text, target, 1.0, lambdas=[1.0])
+    with pytest.raises(ValueError, match=r"'mse' is -1\.0; expected a finite number >= 0"):
+        losses.combined("mae+mse", audio, text, target, 1.0, lambdas=[1.0, -1.0])
+    with pytest.raises(ValueError, match="'mae' is nan"):
+        losses.combined("mae+mse", audio, text, target, 1.0, lambdas={"mae": float("nan")})
+    off = losses.combined("mae+mse", audio, text, target, 1.0, lambdas=[0.0, 1.0])
+    assert off.item() == pytest.approx(losses.combined("mse", audio, text, target, 1.0).item())
     with pytest.raises(ValueError, match="target"):
         losses.combined("wsce", audio, text, None, 1.0)
 

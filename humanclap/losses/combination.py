@@ -67,6 +67,8 @@ def resolve_lambdas(
     """The weight of each term of a combined loss (validated), as :func:`combined` uses them.
 
     ``lambdas`` is None (1 each), a sequence aligned with ``terms`` or a mapping by term name.
+    Every weight must be a finite number >= 0: a negative weight would train towards a larger
+    value of its term (0 switches a term off).
     """
     if lambdas is None:
         return dict.fromkeys(terms, 1.0)
@@ -84,8 +86,11 @@ def resolve_lambdas(
             )
         out = dict(zip(terms, values, strict=True))
     for term, lam in out.items():
-        if not torch.isfinite(torch.tensor(lam)):
-            raise ValueError(f"lambdas: weight of {term!r} is {lam!r}; expected a finite number")
+        if not torch.isfinite(torch.tensor(lam)) or lam < 0:
+            raise ValueError(
+                f"lambdas: weight of {term!r} is {lam!r}; expected a finite number >= 0 (a "
+                "negative weight would train towards a larger loss)"
+            )
     return out
 
 

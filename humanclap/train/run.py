@@ -122,7 +122,7 @@ class FinetuneRun:
             work=work,
             params=params,
             mutable_names=trainable_names | {n for n, _ in work.named_buffers()},
-            optimizer=adamw(params, lr, weight_decay, fused=True),
+            optimizer=adamw(params, lr, weight_decay),
             scaler=torch.amp.GradScaler(device.type, enabled=precision == "fp16"),
             gen=torch.Generator().manual_seed(int(seed)),
         )

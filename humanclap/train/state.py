@@ -47,9 +47,8 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "lr",
     "seconds",
 )
-#: Format version of ``state.pt``; bump when its layout or the training recipe changes (3: the
-#: fused AdamW update, equal to the multi-tensor one of version 2 up to rounding).
-STATE_VERSION = 3
+#: Format version of ``state.pt``; bump when its layout or the training recipe changes.
+STATE_VERSION = 2
 
 
 # ----------------------------------------------------------------------------- RNG states
