@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from humanclap import models
 from humanclap.data import load_relate, pair_table
 from humanclap.data import synthetic as S
+from humanclap.models.tiny import TinyConfig
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _CATEGORIES_FILE = "tempo_notempo_2_2024-12-11.csv"
@@ -75,6 +77,29 @@ def world_splits():
         return {split: table[table["split"] == split] for split in ("train", "validation")}
 
     return splits
+
+
+#: A tiny CLAP small enough for many fine-tuning runs in a test (1-second clips).
+SMALL_TINY = TinyConfig(max_seconds=1.0, channels=(8, 16), time_segments=2, d_model=32,
+                        n_heads=2, ff_dim=32, head_dim=32, embed_dim=16)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def small_world(make_world) -> Path:
+    """A world of 60 captions with 1-second clips (for runs of the small tiny CLAP)."""
+    return make_world(60, 1.0)
+
+
+@pytest.fixture(scope="session")
+def small_pairs(small_world: Path, world_splits) -> dict:
+    """:func:`small_world`'s train and validation pairs."""
+    return world_splits(small_world)
+
+
+@pytest.fixture
+def new_small_tiny():
+    """``new_small_tiny()``: a freshly initialised small tiny CLAP (the same weights each call)."""
+    return lambda: models.load("tiny:random", config=SMALL_TINY)
 
 
 @pytest.fixture(scope="session")

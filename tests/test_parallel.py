@@ -11,8 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from humanclap import models, train  # noqa: E402
-from humanclap.models import tiny  # noqa: E402
+from humanclap import train  # noqa: E402
 from humanclap.runtime import tune_cpu_allocator  # noqa: E402
 from humanclap.train.parallel import (  # noqa: E402
     AUTO_MAX_PARAMETERS,
@@ -22,19 +21,7 @@ from humanclap.train.parallel import (  # noqa: E402
     resolve_workers,
 )
 
-CFG = tiny.TinyConfig(max_seconds=1.0, channels=(8, 16), time_segments=2, d_model=32,
-                      n_heads=2, ff_dim=32, head_dim=32, embed_dim=16)  # fmt: skip
 COMMON = dict(num_epochs=2, batch_size=16, lr=1e-3, progress=False)
-
-
-@pytest.fixture(scope="module")
-def world(make_world) -> Path:
-    return make_world(60, 1.0)
-
-
-@pytest.fixture(scope="module")
-def pairs(world: Path, world_splits) -> dict[str, pd.DataFrame]:
-    return world_splits(world)
 
 
 @pytest.fixture
@@ -49,12 +36,18 @@ def _weights(result: train.FinetuneResult) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in result.model.state_dict().items()}
 
 
-def test_parallel_runs_equal_the_same_runs_one_after_another(pairs, world, one_thread):
-    base = models.load("tiny:random", config=CFG)
+def test_parallel_runs_equal_the_same_runs_one_after_another(
+    new_small_tiny, small_pairs, small_world, one_thread
+):
+    base = new_small_tiny()
     runs = [{"seed": 0}, {"seed": 1, "loss": "wsce+margin"}, {"seed": 2, "loss": "mse"}]
-    common = dict(COMMON, audio_dir=world)
-    parallel = finetune_many(base, pairs["train"], pairs["validation"], runs, workers=2, **common)
-    serial = finetune_many(base, pairs["train"], pairs["validation"], runs, workers=1, **common)
+    common = dict(COMMON, audio_dir=small_world)
+    parallel = finetune_many(
+        base, small_pairs["train"], small_pairs["validation"], runs, workers=2, **common
+    )
+    serial = finetune_many(
+        base, small_pairs["train"], small_pairs["validation"], runs, workers=1, **common
+    )
     assert len(parallel) == len(serial) == 3
     for a, b in zip(parallel, serial, strict=True):
         wa, wb = _weights(a), _weights(b)
@@ -69,15 +62,17 @@ def test_parallel_runs_equal_the_same_runs_one_after_another(pairs, world, one_t
                            _weights(parallel[2])["log_logit_scale"])  # fmt: skip
 
 
-def test_a_run_on_its_own_pairs_shares_the_pool(pairs, world, world_splits, one_thread):
-    base = models.load("tiny:random", config=CFG)
-    z = world_splits(world, target="listener_z")
-    assert not z["train"]["target"].equals(pairs["train"]["target"])
+def test_a_run_on_its_own_pairs_shares_the_pool(
+    new_small_tiny, small_pairs, small_world, world_splits, one_thread
+):
+    base = new_small_tiny()
+    z = world_splits(small_world, target="listener_z")
+    assert not z["train"]["target"].equals(small_pairs["train"]["target"])
     runs = [{"seed": 0}, {"seed": 0, "train_pairs": z["train"], "val_pairs": z["validation"]}]
-    common = dict(COMMON, audio_dir=world)
+    common = dict(COMMON, audio_dir=small_world)
     for workers in (2, 1):
         shared, own = finetune_many(
-            base, pairs["train"], pairs["validation"], runs, workers=workers, **common
+            base, small_pairs["train"], small_pairs["validation"], runs, workers=workers, **common
         )
         alone = train.finetune(base, z["train"], z["validation"], seed=0, **common)
         for k, v in _weights(alone).items():
@@ -88,32 +83,36 @@ def test_a_run_on_its_own_pairs_shares_the_pool(pairs, world, world_splits, one_
                                _weights(own)["log_logit_scale"])  # fmt: skip
 
 
-def test_parallel_runs_are_saved_and_read_back(pairs, world):
-    base = models.load("tiny:random", config=CFG)
+def test_parallel_runs_are_saved_and_read_back(new_small_tiny, small_pairs, small_world):
+    base = new_small_tiny()
     runs = [{"seed": 0}, {"seed": 1}]
-    kw = dict(COMMON, audio_dir=world, out_dir="auto")
-    first = finetune_many(base, pairs["train"], pairs["validation"], runs, workers=2, **kw)
+    kw = dict(COMMON, audio_dir=small_world, out_dir="auto")
+    first = finetune_many(
+        base, small_pairs["train"], small_pairs["validation"], runs, workers=2, **kw
+    )
     assert all((r.out_dir / "best.pt").is_file() for r in first)
-    again = train.finetune(base, pairs["train"], pairs["validation"], seed=1, **kw)
+    again = train.finetune(base, small_pairs["train"], small_pairs["validation"], seed=1, **kw)
     assert again.out_dir == first[1].out_dir and again.seconds < first[1].seconds
     for k, v in _weights(first[1]).items():
         assert torch.equal(v, again.model.state_dict()[k]), k
 
 
-def test_a_failed_run_is_raised_after_the_others_finish(pairs, world, tmp_path: Path):
-    base = models.load("tiny:random", config=CFG)
+def test_a_failed_run_is_raised_after_the_others_finish(
+    new_small_tiny, small_pairs, small_world, tmp_path: Path
+):
+    base = new_small_tiny()
     runs = [
         {"seed": 0, "out_dir": tmp_path / "good"},
         {"seed": 1, "out_dir": tmp_path / "bad", "lambdas": [1.0]},
     ]
     with pytest.raises(ValueError, match="lambdas") as info:
-        finetune_many(base, pairs["train"], pairs["validation"], runs, workers=2,
-                      **dict(COMMON, audio_dir=world))  # fmt: skip
+        finetune_many(base, small_pairs["train"], small_pairs["validation"], runs, workers=2,
+                      **dict(COMMON, audio_dir=small_world))  # fmt: skip
     assert any("run 1 (" in note and "seed=1" in note for note in info.value.__notes__)
     assert (tmp_path / "good" / "best.pt").is_file()
 
 
-def test_workers_are_resolved_and_checked(pairs, world):
+def test_workers_are_resolved_and_checked(new_small_tiny, small_pairs, small_world):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_workers("auto", cpu, 100) == min(available_cpus(), AUTO_MAX_WORKERS)
     assert resolve_workers("auto", cpu, 100, num_parameters=AUTO_MAX_PARAMETERS + 1) == 1
@@ -127,10 +126,10 @@ def test_workers_are_resolved_and_checked(pairs, world):
     for bad in (0, -1, 1.5, True, "many"):
         with pytest.raises(ValueError, match="workers"):
             resolve_workers(bad, cpu, 4)
-    base = models.load("tiny:random", config=CFG)
+    base = new_small_tiny()
     with pytest.raises(ValueError, match="callback"):
-        finetune_many(base, pairs["train"], pairs["validation"], [{"seed": 0}, {"seed": 1}],
-                      workers=2, callback=print, **dict(COMMON, audio_dir=world))  # fmt: skip
+        finetune_many(base, small_pairs["train"], small_pairs["validation"], [{"seed": 0}, {"seed": 1}],
+                      workers=2, callback=print, **dict(COMMON, audio_dir=small_world))  # fmt: skip
 
 
 def test_tune_cpu_allocator_is_accepted_by_glibc():

@@ -6,59 +6,53 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from humanclap import models, train  # noqa: E402
-from humanclap.models import tiny  # noqa: E402
+from humanclap import train  # noqa: E402
 from humanclap.train.start import START_EMBEDDINGS, StartEmbeddings  # noqa: E402
 
-CFG = tiny.TinyConfig(max_seconds=1.0, channels=(8, 16), time_segments=2, d_model=32,
-                      n_heads=2, ff_dim=32, head_dim=32, embed_dim=16)  # fmt: skip
 COMMON = dict(num_epochs=1, batch_size=16, lr=1e-3, progress=False)
-
-
-@pytest.fixture(scope="module")
-def world(make_world) -> Path:
-    return make_world(60, 1.0)
-
-
-@pytest.fixture(scope="module")
-def pairs(world: Path, world_splits) -> dict[str, pd.DataFrame]:
-    return world_splits(world)
 
 
 def _weights(model) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def test_epoch_0_from_the_shared_embeddings_equals_computing_them(pairs, world):
-    base = models.load("tiny:random", config=CFG)
-    kw = dict(COMMON, audio_dir=world)
+def test_epoch_0_from_the_shared_embeddings_equals_computing_them(
+    new_small_tiny, small_pairs, small_world
+):
+    base = new_small_tiny()
+    kw = dict(COMMON, audio_dir=small_world)
     START_EMBEDDINGS.clear()
-    train.finetune(base, pairs["train"], pairs["validation"], seed=0, **kw)
+    train.finetune(base, small_pairs["train"], small_pairs["validation"], seed=0, **kw)
     assert len(START_EMBEDDINGS) == 1
-    shared = train.finetune(base, pairs["train"], pairs["validation"], seed=1, loss="mse", **kw)
+    shared = train.finetune(
+        base, small_pairs["train"], small_pairs["validation"], seed=1, loss="mse", **kw
+    )
     assert len(START_EMBEDDINGS) == 1  # read, not added
     START_EMBEDDINGS.clear()
-    alone = train.finetune(base, pairs["train"], pairs["validation"], seed=1, loss="mse", **kw)
+    alone = train.finetune(
+        base, small_pairs["train"], small_pairs["validation"], seed=1, loss="mse", **kw
+    )
     cols = [c for c in shared.history.columns if c != "seconds"]
     pd.testing.assert_frame_equal(shared.history[cols], alone.history[cols], check_exact=True)
     for k, v in _weights(alone.model).items():
         assert torch.equal(_weights(shared.model)[k], v), k
     # the epoch-0 loss is each recipe's own, from the same embeddings
-    other = train.finetune(base, pairs["train"], pairs["validation"], seed=1, **kw)
+    other = train.finetune(base, small_pairs["train"], small_pairs["validation"], seed=1, **kw)
     assert other.history["val_srcc"].iloc[0] == shared.history["val_srcc"].iloc[0]
     assert other.history["val_loss"].iloc[0] != shared.history["val_loss"].iloc[0]
 
 
-def test_the_key_follows_weights_files_precision_and_batch_size(pairs, world, tmp_path):
-    model = models.load("tiny:random", config=CFG)
-    data = train.prepare_pairs(pairs["validation"], "val_pairs", world)
+def test_the_key_follows_weights_files_precision_and_batch_size(
+    new_small_tiny, small_pairs, small_world, tmp_path
+):
+    model = new_small_tiny()
+    data = train.prepare_pairs(small_pairs["validation"], "val_pairs", small_world)
     calls = []
 
     def embed() -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,8 +73,8 @@ def test_the_key_follows_weights_files_precision_and_batch_size(pairs, world, tm
     assert len(calls) == 3
     # a clip rewritten in place (new size / modification time) is embedded again
     copy = tmp_path / "w"
-    shutil.copytree(world, copy)
-    moved = train.prepare_pairs(pairs["validation"], "val_pairs", copy)
+    shutil.copytree(small_world, copy)
+    moved = train.prepare_pairs(small_pairs["validation"], "val_pairs", copy)
     store.get(model, moved, "fp32", 16, embed)
     assert len(calls) == 4
     store.get(model, moved, "fp32", 16, embed)
