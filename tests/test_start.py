@@ -60,29 +60,37 @@ def test_the_key_follows_weights_files_precision_and_batch_size(
         return torch.full((len(data), 4), float(len(calls))), torch.zeros(len(data), 4)
 
     store = StartEmbeddings(max_items=3)
-    first, _ = store.get(model, data, "fp32", 16, embed)
-    again, _ = store.get(model, data, "fp32", 16, embed)
+
+    def get(pairs=data, device="cpu", batch_size=16):
+        return store.get(model.fingerprint, device, pairs, "fp32", batch_size, embed)
+
+    first, _ = get()
+    again, _ = get()
     assert len(calls) == 1 and torch.equal(first, again)
     again.add_(1.0)  # a caller's copy: the kept embeddings do not change
-    assert torch.equal(store.get(model, data, "fp32", 16, embed)[0], first)
-    store.get(model, data, "fp32", 32, embed)
+    assert torch.equal(get()[0], first)
+    get(batch_size=32)
     assert len(calls) == 2
+    get(device="cuda:0")  # another device (only the key: nothing runs there)
+    assert len(calls) == 3
+    assert len(store) == 3
     with torch.no_grad():
         next(model.parameters()).add_(1e-3)
-    store.get(model, data, "fp32", 16, embed)
-    assert len(calls) == 3
+    get()  # other weights, other fingerprint
+    assert len(calls) == 4
+    assert len(store) == 3  # at most max_items kept, the oldest dropped
     # a clip rewritten in place (new size / modification time) is embedded again
     copy = tmp_path / "w"
     shutil.copytree(small_world, copy)
     moved = train.prepare_pairs(small_pairs["validation"], "val_pairs", copy)
-    store.get(model, moved, "fp32", 16, embed)
-    assert len(calls) == 4
-    store.get(model, moved, "fp32", 16, embed)
-    assert len(calls) == 4
+    get(moved)
+    get(moved)
+    assert len(calls) == 5
     path = moved.paths[0]
     os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
-    store.get(model, moved, "fp32", 16, embed)
-    assert len(calls) == 5
-    assert len(store) == 3  # at most max_items kept, the oldest dropped
+    get(moved)
+    assert len(calls) == 6
     store.clear()
     assert len(store) == 0
+    with pytest.raises(ValueError, match="max_items"):
+        StartEmbeddings(max_items=0)

@@ -166,8 +166,10 @@ def _epoch_row(
     recipe: Recipe,
     epoch: int,
     lr_at: Callable[[int], float],
+    start_weights: str,
 ) -> dict[str, Any]:
-    """Train one epoch (none for epoch 0), validate, and return the history row."""
+    """Train one epoch (none for epoch 0), validate, and return the history row.
+    ``start_weights``: the fingerprint of the weights the run started from."""
     started = time.perf_counter()
     train_loss, last_lr = math.nan, 0.0
     if epoch > 0:
@@ -178,7 +180,7 @@ def _epoch_row(
 
     if epoch == 0:  # the starting weights: shared by every run of this process that has them
         audio_emb, text_emb = START_EMBEDDINGS.get(
-            run.work, val, recipe.precision, recipe.batch_size, embed
+            start_weights, str(run.work.device), val, recipe.precision, recipe.batch_size, embed
         )
     else:
         audio_emb, text_emb = embed()
@@ -360,7 +362,7 @@ def finetune(
             if state is not None:
                 set_rng_states(state["rng"], run.gen, device)
             for epoch in range(run.start_epoch, recipe.num_epochs + 1):
-                row = _epoch_row(run, train, val, store, recipe, epoch, lr_at)
+                row = _epoch_row(run, train, val, store, recipe, epoch, lr_at, args["base_model"])
                 improved = run.record(epoch, row, recipe.patience, recipe.num_epochs)
                 log.info(
                     "epoch %d: train loss %.4f, val SRCC %.4f (best %.4f at %d)", epoch,

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from humanclap.models import ClapModel
 from humanclap.train.features import file_key
 from humanclap.train.pairs import PairData
 
@@ -33,6 +32,8 @@ class StartEmbeddings:
     """
 
     def __init__(self, max_items: int = 8) -> None:
+        if int(max_items) < 1:
+            raise ValueError(f"max_items: expected an int >= 1, got {max_items!r}")
         self.max_items = int(max_items)
         self._items: OrderedDict[tuple, tuple[Tensor, Tensor]] = OrderedDict()
 
@@ -41,28 +42,35 @@ class StartEmbeddings:
 
     @staticmethod
     def key(
-        model: ClapModel, data: PairData, precision: str, batch_size: int
+        weights: str, device: str, data: PairData, precision: str, batch_size: int
     ) -> tuple[object, ...]:
-        """What the embeddings depend on: the weights (``model.fingerprint``), the device, the
-        files (path, size, modification time) and captions of the pairs, precision, batch size."""
+        """What the embeddings depend on: the weights (a model's ``fingerprint``), the device,
+        the files (path, size, modification time) and captions of the pairs, the precision and
+        the batch size."""
         files = tuple(file_key(path) for path in dict.fromkeys(data.paths))
-        return (model.fingerprint, str(model.device), files, tuple(data.paths),
-                tuple(data.texts), precision, int(batch_size))  # fmt: skip
+        return (weights, str(device), files, tuple(data.paths), tuple(data.texts), precision,
+                int(batch_size))  # fmt: skip
 
     def get(
         self,
-        model: ClapModel,
+        weights: str,
+        device: str,
         data: PairData,
         precision: str,
         batch_size: int,
         embed: Callable[[], tuple[Tensor, Tensor]],
     ) -> tuple[Tensor, Tensor]:
-        """The kept embeddings of ``model`` on ``data``, else ``embed()``'s, then kept.
+        """The kept embeddings of the weights ``weights`` on ``data``, else ``embed()``'s, then
+        kept.
 
         Parameters
         ----------
-        model : ClapModel
-            The weights the run starts from (its fingerprint identifies them).
+        weights : str
+            The fingerprint of the weights the run starts from
+            (:attr:`humanclap.models.ClapModel.fingerprint`; the model the run copies has it
+            computed once for all its runs).
+        device : str
+            Where the embeddings are computed.
         data : PairData
         precision : str
             Resolved precision (``"fp32"``, ``"bf16"``, ``"fp16"``).
@@ -75,7 +83,7 @@ class StartEmbeddings:
         audio_emb, text_emb : Tensor, shape (N, D)
             Copies: a caller may change them.
         """
-        key = self.key(model, data, precision, batch_size)
+        key = self.key(weights, device, data, precision, batch_size)
         found = self._items.get(key)
         if found is None:
             audio_emb, text_emb = embed()
