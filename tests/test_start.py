@@ -61,8 +61,8 @@ def test_the_key_follows_weights_files_precision_and_batch_size(
 
     store = StartEmbeddings(max_items=3)
 
-    def get(pairs=data, device="cpu", batch_size=16):
-        return store.get(model.fingerprint, device, pairs, "fp32", batch_size, embed)
+    def get(pairs=data, device="cpu", batch_size=16, precision="fp32"):
+        return store.get(model.fingerprint, device, pairs, precision, batch_size, embed)
 
     first, _ = get()
     again, _ = get()
@@ -73,23 +73,28 @@ def test_the_key_follows_weights_files_precision_and_batch_size(
     assert len(calls) == 2
     get(device="cuda:0")  # another device (only the key: nothing runs there)
     assert len(calls) == 3
-    assert len(store) == 3
+    get(precision="bf16")
+    assert len(calls) == 4
+    assert len(store) == 3  # at most max_items kept: the least recently used is dropped
+    get(batch_size=32)
+    assert len(calls) == 4  # kept
+    get()
+    assert len(calls) == 5  # dropped, so embedded again
     with torch.no_grad():
         next(model.parameters()).add_(1e-3)
     get()  # other weights, other fingerprint
-    assert len(calls) == 4
-    assert len(store) == 3  # at most max_items kept, the oldest dropped
+    assert len(calls) == 6
     # a clip rewritten in place (new size / modification time) is embedded again
     copy = tmp_path / "w"
     shutil.copytree(small_world, copy)
     moved = train.prepare_pairs(small_pairs["validation"], "val_pairs", copy)
     get(moved)
     get(moved)
-    assert len(calls) == 5
+    assert len(calls) == 7
     path = moved.paths[0]
     os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
     get(moved)
-    assert len(calls) == 6
+    assert len(calls) == 8
     store.clear()
     assert len(store) == 0
     with pytest.raises(ValueError, match="max_items"):
