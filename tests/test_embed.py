@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from humanclap import runtime
 from humanclap.audio import load_audio
 from humanclap.embed import (
     CacheWarning,
@@ -92,6 +93,26 @@ def test_paths_and_arrays_equal_direct_model_calls(model, clips, tmp_path):
     np.testing.assert_allclose(
         embed_audio(model, block, cache_dir=None), _direct_audio(model, list(block)), atol=1e-5
     )
+
+
+def test_bf16_on_a_cpu_with_native_bf16(model, clips, tmp_path, monkeypatch):
+    # a CPU with native bf16 may ask for it (patched in: any CPU runs bf16 autocast, emulated
+    # where it lacks the instructions); "auto" stays fp32 on every CPU
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    assert runtime.resolve_precision("bf16", "cpu") == "bf16"
+    assert runtime.resolve_precision("auto", "cpu") == "fp32"
+    with pytest.raises(ValueError, match="precision='fp16' needs CUDA"):
+        runtime.resolve_precision("fp16", "cpu")
+    cache = tmp_path / "cache"
+    texts = ["a dog barks", "rain on a roof", "an engine idles"]
+    for embed, items in ((embed_audio, clips), (embed_text, texts)):
+        fp32 = embed(model, items, cache_dir=cache)
+        bf16 = embed(model, items, cache_dir=cache, precision="bf16")
+        assert bf16.dtype == np.float32 and bf16.shape == fp32.shape
+        # bf16 arithmetic, not fp32 read back from the cache: near fp32, not equal to it
+        assert not np.array_equal(bf16, fp32)
+        np.testing.assert_allclose((bf16 * fp32).sum(1), 1.0, atol=0.02)
+        np.testing.assert_array_equal(embed(model, items, cache_dir=cache, precision="bf16"), bf16)
 
 
 def test_text_equals_direct_model_calls(model, tmp_path):
@@ -377,7 +398,8 @@ def test_progress_bar(model, clips, capsys):
     assert "embedding text" in capsys.readouterr().err
 
 
-def test_bad_arguments(model, clips):
+def test_bad_arguments(model, clips, monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
     with pytest.raises(TypeError, match="single|one"):
         embed_audio(model, str(clips[0]))
     with pytest.raises(TypeError, match="1-D array is one clip"):
@@ -394,8 +416,10 @@ def test_bad_arguments(model, clips):
         embed_audio(model, clips, errors="ignore")
     with pytest.raises(ValueError, match="num_workers"):
         embed_audio(model, clips, num_workers=-1)
-    with pytest.raises(ValueError, match="needs CUDA"):
+    with pytest.raises(ValueError, match="needs CUDA or a CPU with native bf16"):
         embed_audio(model, clips, precision="bf16")
+    with pytest.raises(ValueError, match="precision='fp16' needs CUDA"):
+        embed_text(model, ["a dog"], precision="fp16")
     empty = embed_audio(model, [], cache_dir=None)
     assert empty.shape == (0, model.embed_dim)
     assert embed_text(model, [], cache_dir=None).shape == (0, model.embed_dim)

@@ -26,7 +26,7 @@ pytest.importorskip("transformers")
 from test_hf import _hermetic  # noqa: E402
 from test_train import _assert_same_weights, _Kill, _state  # noqa: E402
 
-from humanclap import models, train  # noqa: E402
+from humanclap import models, runtime, train  # noqa: E402
 from humanclap.audio import load_audio  # noqa: E402
 from humanclap.models import hf  # noqa: E402
 
@@ -167,7 +167,7 @@ def test_finetune_trains_the_fusion_branch_and_reloads(base, pairs, full, tmp_pa
         assert torch.equal(again[0], audio_emb) and torch.equal(again[1], text_emb), name
 
 
-def test_trainable_selections_and_precision_on_the_cpu(base, pairs):
+def test_trainable_selections_and_precision_on_the_cpu(base, pairs, monkeypatch):
     model = copy.deepcopy(base)
     blocks = model.tower_blocks()
     head = _ids(model.head_parameters())
@@ -179,10 +179,18 @@ def test_trainable_selections_and_precision_on_the_cpu(base, pairs):
     assert not fusion & _ids(model.trainable_parameters("last:4"))
     assert fusion <= _ids(model.trainable_parameters("last:5"))
     assert _ids(model.trainable_parameters("all")) == _ids(model.parameters())
-    # autocast needs CUDA: refused on the CPU before any work ("auto" is fp32 there)
+    # fp16 autocast needs CUDA, bf16 CUDA or a CPU with native bf16: refused on a CPU without
+    # it before any work ("auto" is fp32 there)
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
     for precision in ("bf16", "fp16"):
         with pytest.raises(ValueError, match=f"precision='{precision}' needs CUDA"):
             _finetune(base, pairs, precision=precision, num_epochs=0)
+    # on a CPU with native bf16 (patched in: any CPU runs bf16 autocast) a run trains in bf16
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    bf16 = _finetune(base, pairs, precision="bf16", num_epochs=1)
+    assert np.isfinite(bf16.history["train_loss"].iloc[1])
+    assert np.isfinite(bf16.history["val_srcc"]).all()
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())
 
 
 def test_resume_after_kill_equals_uninterrupted_run(base, pairs, full, tmp_path: Path):

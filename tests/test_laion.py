@@ -501,8 +501,13 @@ def test_fine_tuning_step_updates_the_heads(reloaded, audio):
     assert (len(blocks["audio"]), len(blocks["text"])) == (5, 13)
 
 
-def test_finetune_runs_on_laion_random(model, tmp_path):
-    """humanclap.train.finetune takes real steps on the LAION architecture on CPU."""
+@pytest.mark.parametrize("precision", ["auto", "bf16"])
+def test_finetune_runs_on_laion_random(model, tmp_path, precision, monkeypatch):
+    """humanclap.train.finetune takes real steps on the LAION architecture on CPU, in fp32 and
+    in bf16 (as on a CPU with native bf16, patched in: any CPU runs bf16 autocast)."""
+    from humanclap import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
     import pandas as pd
     import soundfile as sf
 
@@ -518,6 +523,7 @@ def test_finetune_runs_on_laion_random(model, tmp_path):
     result = train.finetune(
         model, pairs.iloc[:2], pairs.iloc[2:], trainable="projections", lr=1e-2,
         num_epochs=1, batch_size=2, patience=None, progress=False, out_dir=tmp_path / "run",
+        precision=precision,
     )  # fmt: skip
     assert result.history["epoch"].tolist() == [0, 1]
     assert np.isfinite(result.history["train_loss"].iloc[1])

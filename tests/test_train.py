@@ -14,7 +14,7 @@ from scipy import stats
 
 torch = pytest.importorskip("torch")
 
-from humanclap import models, train  # noqa: E402
+from humanclap import models, runtime, train  # noqa: E402
 from humanclap.models import tiny  # noqa: E402
 from humanclap.train import pretrain  # noqa: E402
 
@@ -201,6 +201,22 @@ def test_auto_out_dir_is_keyed_by_the_arguments(base, pairs, world):
     assert other.out_dir != first.out_dir and other.out_dir.parent == cache
 
 
+def test_bf16_on_a_cpu_with_native_bf16_trains_and_names_the_run(base, pairs, world, monkeypatch):
+    # patched in: any CPU runs bf16 autocast (emulated where it lacks the instructions)
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    kw = dict(n_train=64, num_epochs=2, lr=1e-3, out_dir="auto")
+    fp32 = _run(base, pairs, world, **kw)
+    bf16 = _run(base, pairs, world, precision="bf16", **kw)
+    assert bf16.out_dir != fp32.out_dir  # the precision is part of the run's identity
+    a, b = fp32.history, bf16.history
+    assert np.isfinite(b["train_loss"].iloc[1:]).all()
+    # the same run up to bf16 rounding: close to fp32, not equal to it
+    assert not np.array_equal(a["val_srcc"].iloc[1:], b["val_srcc"].iloc[1:])
+    np.testing.assert_allclose(b["train_loss"].iloc[1:], a["train_loss"].iloc[1:], rtol=0.02)
+    np.testing.assert_allclose(b["val_srcc"], a["val_srcc"], atol=0.05)
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())
+
+
 # ----------------------------------------------------------------------------- ranking losses
 def test_ranking_losses_train_and_their_hyperparameters_name_the_run(base, pairs, world):
     kw = {"n_train": 48, "num_epochs": 1, "lr": 1e-3, "batch_size": 16, "out_dir": "auto"}
@@ -372,7 +388,9 @@ def test_bad_pairs_give_clear_errors(base, pairs, world):
         fit(v=tr.assign(target=0.5))
 
 
-def test_bad_arguments_are_refused(base, pairs, world):
+def test_bad_arguments_are_refused(base, pairs, world, monkeypatch):
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: False)
+
     def fit(**kw):
         return _run(base, pairs, world, n_train=20, num_epochs=0, **kw)
 
@@ -388,8 +406,10 @@ def test_bad_arguments_are_refused(base, pairs, world):
         fit(patience=0)
     with pytest.raises(ValueError, match="trainable"):
         fit(trainable="middle")
-    with pytest.raises(ValueError, match="precision='bf16' needs CUDA"):
+    with pytest.raises(ValueError, match="precision='bf16' needs CUDA or a CPU with native bf16"):
         fit(precision="bf16")
+    with pytest.raises(ValueError, match="precision='fp16' needs CUDA"):
+        fit(precision="fp16")
     with pytest.raises(ValueError, match="precision"):
         fit(precision="fp8")
     with pytest.raises(TypeError, match="ClapModel"):

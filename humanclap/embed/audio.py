@@ -280,7 +280,8 @@ def embed_audio(
         What bad items do: ``"raise"`` an :class:`~humanclap.embed.EmbedError` listing all of
         them after the good ones are embedded and cached; ``"nan"`` / ``"skip"`` NaN rows.
     precision : {"auto", "fp32", "bf16", "fp16"}
-        See :mod:`humanclap.runtime` (``"auto"``: fp32 on CPU, bf16 or fp16 autocast on CUDA).
+        See :mod:`humanclap.runtime` (``"auto"``: fp32 on CPU, bf16 or fp16 autocast on CUDA;
+        ``"bf16"`` on a CPU with native bf16).
     allow_truncated : bool
         Embed what a truncated file holds (flagged ``"truncated (header 3.00 s, file 1.80 s)"``)
         instead of refusing it (:mod:`humanclap.audio.truncation`). A cached embedding of a

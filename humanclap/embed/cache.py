@@ -5,7 +5,7 @@ Layout::
     <cache_dir>/<model.fingerprint>-<precision>/<audio|text>/<key[:2]>/<key>.emb
 
 ``cache_dir="auto"`` is ``<humanclap.utils.user_cache_dir()>/embeddings``. ``precision`` is the
-resolved one (``fp32`` on CPU, ``bf16``/``fp16`` under CUDA autocast), so embeddings of
+resolved one (``fp32``, or ``bf16``/``fp16`` under autocast), so embeddings of
 different numeric precision never mix. One file per item keeps writes atomic and independent
 (:func:`humanclap.utils.atomic_write_bytes`), so concurrent runs and interruptions are safe; the
 256 sub-folders keep directories small for tens of thousands of items. An entry is
