@@ -505,13 +505,12 @@ def test_fine_tuning_step_updates_the_heads(reloaded, audio):
 def test_finetune_runs_on_laion_random(model, tmp_path, precision, monkeypatch):
     """humanclap.train.finetune takes real steps on the LAION architecture on CPU, in fp32 and
     in bf16 (as on a CPU with native bf16, patched in: any CPU runs bf16 autocast)."""
-    from humanclap import runtime
-
-    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
     import pandas as pd
     import soundfile as sf
 
-    from humanclap import train
+    from humanclap import runtime, train
+
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
 
     rows = []
     for i in range(5):

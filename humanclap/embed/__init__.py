@@ -13,9 +13,8 @@ input ``i``. What they do, in order:
 3. **Embed the rest** in batches of ``batch_size`` under :func:`torch.inference_mode` (and
    autocast to bf16, or fp16 where bf16 is unsupported, when the model is on CUDA, or to bf16
    on a CPU with native bf16 when asked for: see :mod:`humanclap.runtime`; the embeddings are
-   returned as float32). Audio files are read,
-   re-hashed (a file changed since step 1 is an error, not a wrong cache entry), decoded and
-   resampled
+   returned as float32). Audio files are read, re-hashed (a file changed since step 1 is an
+   error, not a wrong cache entry), decoded and resampled
    (:func:`humanclap.audio.decode_audio`, equal to ``librosa.load(path, sr=model.sample_rate)``)
    by ``num_workers`` threads (libsndfile, soxr and hashlib release the GIL), which work on the
    next batch while the model runs the current one. Clips of different length go to the model
