@@ -33,23 +33,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _book_world import BOOK_RECIPE, book_world, warm_up
 
-import humanclap.book as hb
-from humanclap import models, train
-from humanclap.data import resolve_dataset
+from humanclap import train
 from humanclap.runtime import cpu_has_native_bf16, tune_cpu_allocator
 from humanclap.utils import atomic_write_text
 
-RECIPE = dict(loss="wsce+mae", lr=1e-3, num_epochs=8, batch_size=32, weight_decay=0.1,
-              patience=None, trainable="all", progress=False)  # fmt: skip
+RECIPE = {**BOOK_RECIPE, "patience": None}  # no early stopping: both ways train as long
 PRECISIONS = ("fp32", "bf16")
 
 
 def measure(base, splits, repeats: int) -> dict:
     """Alternating whole runs in each precision: their seconds and validation SRCC."""
-    # warm-up, not timed: the first run of a process fills the feature cache
-    train.finetune(base, splits["train"], splits["validation"], seed=0,
-                   **{**RECIPE, "num_epochs": 1})  # fmt: skip
+    warm_up(base, splits)
     seconds: dict[str, list[float]] = {p: [] for p in PRECISIONS}
     srcc: dict[str, list[list[float]]] = {p: [] for p in PRECISIONS}
     for seed in range(repeats):
@@ -79,14 +75,12 @@ def main() -> None:
         sys.exit("cpu_bf16: this CPU has no native bf16 (AVX512-BF16 or AMX); nothing to measure")
     torch.set_num_threads(1)
     tune_cpu_allocator()
-    data = resolve_dataset("synthetic", needs_audio=True)
-    spec, options = data.model_spec("auto")
-    base = models.load(spec, **options)
+    base, splits = book_world()
     report = {
         "what": "one thread, the embedded world, the book's recipe, 8 epochs: fp32 and bf16",
         "machine": platform.processor() or platform.machine(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        **measure(base, hb.split_pairs(data.pairs()), args.repeats),
+        **measure(base, splits, args.repeats),
     }
     atomic_write_text(Path(args.out), json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

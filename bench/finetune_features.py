@@ -34,21 +34,16 @@ import time
 from pathlib import Path
 
 import torch
+from _book_world import BOOK_RECIPE, book_world
 
-import humanclap.book as hb
-from humanclap import models
-from humanclap.data import resolve_dataset
 from humanclap.models import tiny
 from humanclap.train import finetune
 from humanclap.train.features import FEATURE_CACHE
 
-RECIPE = dict(loss="wsce+mae", lr=1e-3, num_epochs=8, batch_size=32, weight_decay=0.1,
-              patience=3, trainable="all", progress=False)  # fmt: skip
-
 
 def _run(base, splits, seed: int) -> tuple[float, dict]:
     started = time.perf_counter()
-    result = finetune(base, splits["train"], splits["validation"], seed=seed, **RECIPE)
+    result = finetune(base, splits["train"], splits["validation"], seed=seed, **BOOK_RECIPE)
     return time.perf_counter() - started, result.model.state_dict()
 
 
@@ -59,10 +54,7 @@ def main() -> None:
     parser.add_argument("--out", default="bench/results/finetune-features-cpu.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    data = resolve_dataset("synthetic", needs_audio=True)
-    spec, options = data.model_spec("auto")
-    base = models.load(spec, **options)
-    splits = hb.split_pairs(data.pairs())
+    base, splits = book_world()
     key = tiny.TinyClap.audio_features_key
     times: dict[str, list[float]] = {"waveforms": [], "features": [], "features, warm": []}
     identical = True

@@ -37,16 +37,12 @@ import time
 from pathlib import Path
 
 import torch
+from _book_world import BOOK_RECIPE, book_world
 
-import humanclap.book as hb
-from humanclap import models
-from humanclap.data import resolve_dataset
 from humanclap.runtime import tune_cpu_allocator
 from humanclap.train import finetune_many
 from humanclap.train.parallel import available_cpus
 
-RECIPE = dict(loss="wsce+mae", lr=1e-3, num_epochs=8, batch_size=32, weight_decay=0.1,
-              patience=3, trainable="all", progress=False)  # fmt: skip
 PATHS = ("one process", "one process, tuned allocator", "parallel")
 
 
@@ -55,15 +51,12 @@ def measure(path: str, num_runs: int) -> dict:
     torch.set_num_threads(2)
     if path == "one process, tuned allocator":
         tune_cpu_allocator()
-    data = resolve_dataset("synthetic", needs_audio=True)
-    spec, options = data.model_spec("auto")
-    base = models.load(spec, **options)
-    splits = hb.split_pairs(data.pairs())
+    base, splits = book_world()
     runs = [{"seed": s} for s in range(num_runs)]
     workers = 2 if path == "parallel" else 1
     started = time.perf_counter()
     results = finetune_many(
-        base, splits["train"], splits["validation"], runs, workers=workers, **RECIPE
+        base, splits["train"], splits["validation"], runs, workers=workers, **BOOK_RECIPE
     )
     seconds = time.perf_counter() - started
     return {

@@ -39,26 +39,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _book_world import BOOK_RECIPE, book_world, warm_up
 
-import humanclap.book as hb
-from humanclap import models, train
-from humanclap.data import resolve_dataset
+from humanclap import train
 from humanclap.runtime import tune_cpu_allocator
 from humanclap.similarity import pair_cosine
+from humanclap.train import loop
 from humanclap.train import run as run_module
 from humanclap.train.clips import ClipStore
 from humanclap.train.evaluate import embed_pairs
 from humanclap.train.pairs import prepare_pairs
 from humanclap.train.start import START_EMBEDDINGS
 
-RECIPE = dict(loss="wsce+mae", lr=1e-3, num_epochs=8, batch_size=32, weight_decay=0.1,
-              patience=None, trainable="all", progress=False)  # fmt: skip
+RECIPE = {**BOOK_RECIPE, "patience": None}  # no early stopping: both ways train as long
 
 
 def _fused_adamw(params, lr, weight_decay):
-    """What :func:`humanclap.train.loop.adamw` builds, with torch's fused kernel instead."""
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": float(weight_decay)},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]  # fmt: skip
+    """:func:`humanclap.train.loop.adamw`'s parameter groups, updated by torch's fused kernel."""
+    groups = [{"params": g["params"], "weight_decay": g["weight_decay"]}
+              for g in loop.adamw(params, lr, weight_decay).param_groups]  # fmt: skip
     return torch.optim.AdamW(groups, lr=float(lr), fused=True)
 
 
@@ -78,9 +77,7 @@ def _run(base, splits, fused: bool) -> tuple[float, float]:
 def optimiser(base, splits, repeats: int) -> dict:
     times: dict[str, list[float]] = {"fused": [], "foreach": []}
     srcc: dict[str, float] = {}
-    # warm-up, not timed: the first run of a process fills the feature cache
-    train.finetune(base, splits["train"], splits["validation"], seed=0,
-                   **{**RECIPE, "num_epochs": 1})  # fmt: skip
+    warm_up(base, splits)
     for _ in range(repeats):
         for way in ("fused", "foreach"):
             seconds, srcc[way] = _run(base, splits, fused=way == "fused")
@@ -146,10 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     tune_cpu_allocator()
-    data = resolve_dataset("synthetic", needs_audio=True)
-    spec, options = data.model_spec("auto")
-    base = models.load(spec, **options)
-    splits = hb.split_pairs(data.pairs())
+    base, splits = book_world()
     report = {
         "what": "one thread, the embedded world, the book's recipe; each cost now and before",
         "machine": platform.processor() or platform.machine(),

@@ -14,7 +14,7 @@ One switch everywhere, ``precision="auto" | "fp32" | "bf16" | "fp16"``:
 
 ``"auto"`` never picks bf16 on a CPU: a CPU's choice would change the numbers from one machine
 to the next, so it is asked for by name. Fine-tuning the tiny CLAP in bf16 on a CPU with native
-bf16 took 12.0 s a run against 17.6 s in fp32 (1.47x, one thread, ``bench/cpu_bf16.py``); its
+bf16 was 1.33-1.47x faster than in fp32 (one thread, two runs of ``bench/cpu_bf16.py``); its
 validation SRCC stayed within 0.0031 of fp32's.
 
 Embeddings and losses are always returned and computed in float32.

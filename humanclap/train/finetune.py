@@ -34,7 +34,7 @@ Training recipe
   accumulation over ``grad_accum`` batches (the contrastive negatives stay within one batch).
 - Precision (:mod:`humanclap.runtime`): ``precision="auto"`` is fp32 on the CPU and bf16
   autocast on CUDA where supported, else fp16 with a gradient scaler; ``"bf16"`` also runs on a
-  CPU with native bf16 (1.47x faster than fp32 for the tiny CLAP); losses are computed in
+  CPU with native bf16 (1.3-1.5x faster than fp32 for the tiny CLAP); losses are computed in
   float32. The precision asked for is part of the run's identity.
 - Ranking terms: ``"margin"`` and ``"listnet"`` (:mod:`humanclap.losses.ranking`) only ask
   the cosines of a batch to be ordered like its targets; their hyper-parameters (``margin``,
