@@ -94,3 +94,24 @@ def test_a_store_without_a_model_keeps_waveforms(clips: list[str]) -> None:
     store = ClipStore(16_000, [_pairs(clips)], preload=True)
     assert store.feature_key is None and len(store.clips) == 4
     assert isinstance(next(store.batches([clips[:2]])), list)
+
+
+def test_a_store_for_a_model_with_frozen_audio_blocks_keeps_their_output(clips: list[str]) -> None:
+    model = tiny.TinyClap(CFG).eval()
+    model.trainable_parameters("freeze-audio:1")
+    cache = FeatureCache()
+    store = ClipStore(16_000, [_pairs(clips)], preload=True, model=model, feature_cache=cache)
+    assert store.feature_depth == 1 and store.feature_key == model.features_key(1)
+    batch = next(store.batches([clips]))
+    assert batch.shape[:2] == (4, CFG.channels[0])
+    with torch.no_grad():
+        direct = model.embed_audio([store.decode(p) for p in clips])
+        torch.testing.assert_close(store.embed(model, batch), direct, rtol=0, atol=1e-6)
+    changed = tiny.TinyClap(CFG)
+    with torch.no_grad():
+        changed.audio_encoder.blocks[0].conv.weight.mul_(2.0)
+    with pytest.raises(ValueError, match="first 1 audio blocks differ"):
+        store.embed(changed, batch)
+    model.trainable_parameters("all")  # depth 0: the log-mel, kept beside the depth-1 output
+    again = ClipStore(16_000, [_pairs(clips)], preload=True, model=model, feature_cache=cache)
+    assert again.feature_depth == 0 and len(cache) == 8

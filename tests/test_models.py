@@ -285,6 +285,57 @@ def test_trainable_parameters():
     assert all(p.requires_grad for p in all_params)
 
 
+def test_freeze_audio_leaves_every_parameter_but_the_first_audio_blocks():
+    m = models.load("tiny:random")
+    frozen = {id(p) for b in m.audio_encoder.blocks[:2] for p in b.parameters()}
+    chosen = {id(p) for p in m.trainable_parameters("freeze-audio:2")}
+    assert chosen == {id(p) for p in m.parameters()} - frozen
+    assert m.frozen_audio_depth() == 2
+    assert {id(p) for p in m.trainable_parameters("freeze-audio:0")} == {
+        id(p) for p in m.parameters()
+    }
+    assert m.frozen_audio_depth() == 0
+    m.trainable_parameters("freeze-audio:99")  # every audio block; the rest trainable
+    assert m.frozen_audio_depth() == len(m.audio_encoder.blocks) == m.max_feature_depth
+    m.trainable_parameters("projections")
+    assert m.frozen_audio_depth() == len(m.audio_encoder.blocks)
+    for bad in ("freeze-audio:-1", "freeze-audio:", "freeze-audio"):
+        with pytest.raises(ValueError, match="freeze-audio:<k>"):
+            m.trainable_parameters(bad)
+
+
+def test_features_at_each_depth_give_the_same_embeddings():
+    m = models.load("tiny:random:1").eval()
+    waves = [torch.randn(16_000 * s) for s in (1, 3, 5)]
+    with torch.no_grad():
+        direct = m.embed_audio(waves)
+        for depth in range(m.max_feature_depth + 1):
+            features = m.audio_features(waves, depth)
+            assert features.ndim == (3 if depth == 0 else 4)
+            torch.testing.assert_close(m.embed_audio_features(features, depth), direct,
+                                       rtol=0, atol=1e-6)  # fmt: skip
+    for bad in (-1, m.max_feature_depth + 1):
+        with pytest.raises(ValueError, match="depth"):
+            m.audio_features(waves, bad)
+        with pytest.raises(ValueError, match="depth"):
+            m.features_key(bad)
+
+
+def test_the_features_key_names_the_frozen_blocks_weights():
+    m = models.load("tiny:random:1")
+    assert m.features_key(0) == m.audio_features_key
+    key1, key2 = m.features_key(1), m.features_key(2)
+    assert key1.startswith(m.audio_features_key) and len({key1, key2}) == 2
+    assert m.features_key(1) == key1  # stable, and the same for a copy
+    assert models.load("tiny:random:1").features_key(1) == key1
+    with torch.no_grad():
+        m.audio_encoder.blocks[1].conv.weight.add_(1.0)
+    assert m.features_key(1) == key1 and m.features_key(2) != key2
+    with torch.no_grad():
+        m.audio_encoder.blocks[0].norm.bias.add_(1.0)
+    assert m.features_key(1) != key1
+
+
 def test_save_load_roundtrip(tmp_path: Path):
     m = models.load("tiny:random:3")
     m.provenance = {"note": "x", "numbers": [1, 2.5]}

@@ -310,6 +310,27 @@ def test_lazy_decoding_matches_preloading(base, pairs, world):
     _assert_same_weights(_state(eager.model), _state(lazy.model))
 
 
+def test_frozen_audio_blocks_are_run_once_and_train_as_if_run_every_batch(
+    base, pairs, world, tmp_path: Path
+):
+    kw = {"n_train": 48, "num_epochs": 2, "lr": 1e-3, "batch_size": 16,
+          "trainable": "freeze-audio:1"}  # fmt: skip
+    # block 0's output from the feature cache, against waveforms through every block every batch
+    cached = _run(base, pairs, world, preload=True, out_dir=tmp_path / "cached", **kw)
+    direct = _run(base, pairs, world, preload=False, out_dir=tmp_path / "direct", **kw)
+    before = _state(base)
+    trained, trained_direct = (torch.load(tmp_path / d / "state.pt", weights_only=True)["model"]
+                               for d in ("cached", "direct"))  # fmt: skip
+    frozen = [n for n in before if n.startswith("audio_encoder.blocks.0.")]
+    assert frozen and all(torch.equal(before[n], trained[n]) for n in frozen)
+    assert not torch.equal(before["audio_encoder.blocks.1.conv.weight"],
+                           trained["audio_encoder.blocks.1.conv.weight"])  # fmt: skip
+    for name, value in trained_direct.items():
+        torch.testing.assert_close(trained[name], value, rtol=1e-4, atol=1e-6, msg=name)
+    np.testing.assert_allclose(cached.history["val_srcc"], direct.history["val_srcc"], atol=1e-4)
+    assert all(p.requires_grad for p in cached.model.parameters())
+
+
 def test_history_is_written_atomically_with_epoch_zero(base, pairs, world, tmp_path, monkeypatch):
     replaced = []
     real_replace = os.replace

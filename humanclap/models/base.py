@@ -105,21 +105,24 @@ def random_seed(
     return None if seed is None else int(seed)
 
 
-def _parse_trainable(trainable: str) -> int | None:
-    """``"all"`` -> None, ``"projections"`` -> 0, ``"last:<n>"`` -> n."""
+def _parse_trainable(trainable: str) -> tuple[str, int | None]:
+    """``"all"`` -> ("last", None), ``"projections"`` -> ("last", 0), ``"last:<n>"`` ->
+    ("last", n), ``"freeze-audio:<k>"`` -> ("freeze-audio", k)."""
     if trainable == "all":
-        return None
+        return "last", None
     if trainable == "projections":
-        return 0
-    if isinstance(trainable, str) and trainable.startswith("last:"):
-        try:
-            n = int(trainable[len("last:") :])
-        except ValueError:
-            n = -1
-        if n >= 0:
-            return n
+        return "last", 0
+    for prefix in ("last", "freeze-audio"):
+        if isinstance(trainable, str) and trainable.startswith(prefix + ":"):
+            try:
+                n = int(trainable[len(prefix) + 1 :])
+            except ValueError:
+                n = -1
+            if n >= 0:
+                return prefix, n
     raise ValueError(
-        f"trainable: expected 'all', 'projections' or 'last:<n>' (n >= 0), got {trainable!r}"
+        "trainable: expected 'all', 'projections', 'last:<n>' or 'freeze-audio:<k>' "
+        f"(n, k >= 0), got {trainable!r}"
     )
 
 
@@ -158,6 +161,7 @@ class ClapModel(nn.Module, ABC):
         super().__init__()
         self.spec = spec
         self._fingerprint_cache: tuple[tuple, str] | None = None
+        self._features_key_cache: tuple[tuple, str] | None = None
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -223,15 +227,55 @@ class ClapModel(nn.Module, ABC):
         """
         return None
 
-    def audio_features(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
+    #: Leading audio blocks (``tower_blocks()["audio"]``) that :meth:`audio_features` can run
+    #: ahead when they are frozen: blocks that are the same in train and eval mode and draw no
+    #: random numbers (0: the fixed front end only).
+    max_feature_depth: int = 0
+
+    def audio_features(self, audio: Tensor | Sequence[Tensor], depth: int = 0) -> Tensor:
         """Waveforms (as for :meth:`embed_audio`) -> the fixed front end's output, shape
-        (B, ...): checks, padding or cropping and the transform, nothing trainable."""
+        (B, ...): checks, padding or cropping and the transform, then the first ``depth``
+        audio blocks (``depth <= max_feature_depth``)."""
         raise NotImplementedError(f"{type(self).__name__} has no fixed audio front end")
 
-    def embed_audio_features(self, features: Tensor) -> Tensor:
-        """Front-end features (B, ...) from :meth:`audio_features` -> embeddings (B, D),
-        L2-normalised and differentiable, as :meth:`embed_audio`."""
+    def embed_audio_features(self, features: Tensor, depth: int = 0) -> Tensor:
+        """Features (B, ...) from :meth:`audio_features` with the same ``depth`` -> embeddings
+        (B, D), L2-normalised and differentiable, as :meth:`embed_audio`."""
         raise NotImplementedError(f"{type(self).__name__} has no fixed audio front end")
+
+    def frozen_audio_depth(self) -> int:
+        """How many leading audio blocks have no parameter that requires a gradient, at most
+        :attr:`max_feature_depth` (0 without a fixed front end): the ``depth`` of the features
+        a trainer can compute once per clip."""
+        if self.audio_features_key is None:
+            return 0
+        depth = 0
+        for block in self.tower_blocks()["audio"][: self.max_feature_depth]:
+            if any(p.requires_grad for p in block.parameters()):
+                break
+            depth += 1
+        return depth
+
+    def features_key(self, depth: int = 0) -> str | None:
+        """Identity of :meth:`audio_features` at ``depth``: :attr:`audio_features_key`, and
+        for ``depth > 0`` the depth and a sha256 of those blocks' weights (equal keys, equal
+        features)."""
+        key = self.audio_features_key
+        if key is None or depth == 0:
+            return key
+        if not 0 < depth <= self.max_feature_depth:
+            raise ValueError(f"depth: expected 0..{self.max_feature_depth}, got {depth!r}")
+        tensors = [(n, t) for b in self.tower_blocks()["audio"][:depth]
+                   for n, t in b.state_dict().items()]  # fmt: skip
+        versions = (depth, *((t.data_ptr(), getattr(t, "_version", None)) for _, t in tensors))
+        if self._features_key_cache is None or self._features_key_cache[0] != versions:
+            digest = hashlib.sha256()
+            for name, tensor in tensors:
+                t = tensor.detach().to("cpu").contiguous().reshape(-1)
+                digest.update(f"{name}|{t.dtype}|{t.numel()}|".encode())
+                digest.update(t.view(torch.uint8).numpy().tobytes())
+            self._features_key_cache = (versions, digest.hexdigest()[:16])
+        return f"{key}|audio-blocks:{depth}:{self._features_key_cache[1]}"
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each caption before it is cut to :attr:`max_text_tokens` (special tokens
@@ -267,19 +311,25 @@ class ClapModel(nn.Module, ABC):
 
         Parameters
         ----------
-        trainable : {"all", "projections", "last:<n>"}
+        trainable : {"all", "projections", "last:<n>", "freeze-audio:<k>"}
             ``"all"``: every parameter. ``"projections"``: the projection heads and the logit
             scale (:meth:`head_parameters`). ``"last:<n>"``: those plus the last ``n`` blocks of
             each encoder tower (:meth:`tower_blocks`; a tower with fewer than ``n`` blocks is
-            unfrozen entirely). ``"last:0"`` equals ``"projections"``.
+            unfrozen entirely). ``"last:0"`` equals ``"projections"``. ``"freeze-audio:<k>"``:
+            every parameter but those of the audio tower's first ``k`` blocks (a trainer can
+            then compute their output once per clip: :meth:`frozen_audio_depth`);
+            ``"freeze-audio:0"`` equals ``"all"``.
 
         Returns
         -------
         list of Parameter
             The parameters left with ``requires_grad=True``, in ``self.parameters()`` order.
         """
-        n = _parse_trainable(trainable)
-        if n is None:
+        kind, n = _parse_trainable(trainable)
+        if kind == "freeze-audio":
+            frozen = {id(p) for b in self.tower_blocks()["audio"][:n] for p in b.parameters()}
+            chosen = {id(p) for p in self.parameters()} - frozen
+        elif n is None:
             chosen = {id(p) for p in self.parameters()}
         else:
             chosen = {id(p) for p in self.head_parameters()}

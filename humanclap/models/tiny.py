@@ -219,8 +219,20 @@ class AudioEncoder(nn.Module):
 
     def encode(self, standardised: Tensor) -> Tensor:
         """Standardised log-mel (B, n_mels, frames) -> pooled features (see the class doc)."""
-        x = standardised.unsqueeze(1)  # (B, 1, M, F)
-        for block in self.blocks:
+        return self.encode_from(standardised.unsqueeze(1), 0)
+
+    def stem(self, standardised: Tensor, depth: int) -> Tensor:
+        """Standardised log-mel (B, n_mels, frames) -> the output of the first ``depth``
+        blocks, shape (B, channels[depth - 1], M', F') (depth 0: (B, 1, n_mels, frames))."""
+        x = standardised.unsqueeze(1)
+        for block in self.blocks[:depth]:
+            x = block(x)
+        return x
+
+    def encode_from(self, hidden: Tensor, depth: int) -> Tensor:
+        """The output of the first ``depth`` blocks (:meth:`stem`) -> pooled features."""
+        x = hidden
+        for block in self.blocks[depth:]:
             x = block(x)
         x = x.mean(dim=2)  # (B, C, F')
         segments = F.adaptive_avg_pool1d(x, self.time_segments).flatten(1)
@@ -253,6 +265,7 @@ class TinyClap(ClapModel):
         self.sample_rate = cfg.sample_rate
         self.max_seconds = float(cfg.max_seconds)
         self.embed_dim = cfg.embed_dim
+        self.max_feature_depth = len(cfg.channels)  # conv blocks: no dropout, GroupNorm
         self.provenance: dict[str, Any] = dict(provenance or {})
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.init_seed)
@@ -336,15 +349,25 @@ class TinyClap(ClapModel):
                     cfg.f_min, cfg.f_max, self.frontend.eps)  # fmt: skip
         return "tiny-logmel-std-v2:" + ",".join(map(str, settings))
 
-    def audio_features(self, audio: Tensor | Sequence[Tensor]) -> Tensor:
+    def audio_features(self, audio: Tensor | Sequence[Tensor], depth: int = 0) -> Tensor:
         """The standardised log-mel (B, n_mels, frames): everything before the first weight
-        (the front end and the standardisation have no parameters)."""
-        return self.audio_encoder.standardise(self.logmel(audio))
+        (the front end and the standardisation have no parameters); with ``depth > 0``, the
+        output of the first ``depth`` conv blocks (B, C, M', F') (what a run that freezes them
+        computes once per clip; the blocks are the same in train and eval mode)."""
+        features = self.audio_encoder.standardise(self.logmel(audio))
+        return features if depth == 0 else self.audio_encoder.stem(features, self._depth(depth))
 
-    def embed_audio_features(self, features: Tensor) -> Tensor:
-        """Standardised log-mel (B, n_mels, frames) -> L2-normalised embeddings (B, D); the
-        same as :meth:`embed_logmel` of the log-mel they came from."""
-        return F.normalize(self.audio_proj(self.audio_encoder.encode(features)), dim=-1)
+    def embed_audio_features(self, features: Tensor, depth: int = 0) -> Tensor:
+        """Features from :meth:`audio_features` at the same ``depth`` -> L2-normalised
+        embeddings (B, D); at depth 0 the same as :meth:`embed_logmel` of their log-mel."""
+        hidden = features.unsqueeze(1) if depth == 0 else features
+        pooled = self.audio_encoder.encode_from(hidden, self._depth(depth))
+        return F.normalize(self.audio_proj(pooled), dim=-1)
+
+    def _depth(self, depth: int) -> int:
+        if not 0 <= depth <= self.max_feature_depth:
+            raise ValueError(f"depth: expected 0..{self.max_feature_depth}, got {depth!r}")
+        return int(depth)
 
     # -- text ------------------------------------------------------------------
     @property

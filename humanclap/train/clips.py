@@ -4,7 +4,10 @@ else decoded batch by batch by threads, one batch ahead (:func:`humanclap.runtim
 Given a model with a fixed audio front end (:attr:`humanclap.models.ClapModel.audio_features_key`),
 a preloading store keeps the front end's features instead of the waveforms, computed once per
 process (:data:`humanclap.train.features.FEATURE_CACHE`) and shared by every epoch and run;
-:meth:`ClipStore.embed` then runs only the trainable part of the model.
+:meth:`ClipStore.embed` then runs only the rest of the model. When the model's first audio
+blocks are frozen (:meth:`humanclap.models.ClapModel.frozen_audio_depth`, e.g.
+``trainable="freeze-audio:1"``), the features include their output, so that neither their
+forward nor their backward pass runs again.
 """
 
 from __future__ import annotations
@@ -49,7 +52,9 @@ class ClipStore:
         A bar while preloading.
     model : ClapModel, optional
         When it has a fixed audio front end and the clips are preloaded, the store keeps its
-        features (from ``feature_cache``) instead of waveforms: :attr:`feature_key` is set.
+        features (from ``feature_cache``) instead of waveforms: :attr:`feature_key` is set, and
+        :attr:`feature_depth` is the model's :meth:`~ClapModel.frozen_audio_depth` (the frozen
+        audio blocks the features include).
     feature_cache : FeatureCache
         Where features are shared between stores (default: the process-wide cache).
     """
@@ -73,17 +78,23 @@ class ClipStore:
         self.clips: dict[str, Tensor] = {}
         self.features: dict[str, Tensor] = {}
         self.feature_key: str | None = None
+        self.feature_depth = 0
         if preload not in ("auto", True, False):
             raise ValueError(f"preload: expected 'auto', True or False, got {preload!r}")
         if preload == "auto":
             preload = self.estimated_bytes() <= limit_bytes
         self.preloaded = bool(preload)
         self._pool: ThreadPoolExecutor | None = thread_pool(max(1, int(num_workers)))
-        key = model.audio_features_key if model is not None else None
+        depth = model.frozen_audio_depth() if model is not None else 0
+        key = model.features_key(depth) if model is not None else None
         if self.preloaded and key is not None:
-            self.feature_key = key
-            self.features = feature_cache.fill(key, list(self.where), self.checked,
-                                               model.audio_features)  # fmt: skip
+            self.feature_key, self.feature_depth = key, depth
+            self.features = feature_cache.fill(
+                key,
+                list(self.where),
+                self.checked,
+                lambda clips: model.audio_features(clips, depth),
+            )
             self.close()
         elif self.preloaded:
             self._preload(progress)
@@ -146,12 +157,13 @@ class ClipStore:
         device)."""
         if self.feature_key is None:
             return model.embed_audio(item)
-        if model.audio_features_key != self.feature_key:
+        key = model.features_key(self.feature_depth)
+        if key != self.feature_key:
             raise ValueError(
-                f"ClipStore holds features of {self.feature_key!r}; the model's front end is "
-                f"{model.audio_features_key!r}"
+                f"ClipStore holds features of {self.feature_key!r}; the model gives {key!r} "
+                f"(its front end or its first {self.feature_depth} audio blocks differ)"
             )
-        return model.embed_audio_features(item.to(model.device))
+        return model.embed_audio_features(item.to(model.device), self.feature_depth)
 
     def close(self) -> None:
         """Stop the decoding threads (the store keeps serving preloaded clips)."""

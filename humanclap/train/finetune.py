@@ -25,8 +25,11 @@ never share an ``out_dir="auto"`` folder.
 Training recipe
 ---------------
 - Parameters: ``model.trainable_parameters(trainable)`` (``"all"``, ``"projections"``,
-  ``"last:<n>"``); modules whose parameters are all frozen stay in eval mode (no dropout,
-  frozen BatchNorm statistics), so a frozen encoder is a fixed feature extractor.
+  ``"last:<n>"``, ``"freeze-audio:<k>"``); modules whose parameters are all frozen stay in eval
+  mode (no dropout, frozen BatchNorm statistics), so a frozen encoder is a fixed feature
+  extractor. When the frozen part includes the first audio blocks of a model that can run them
+  ahead (the tiny CLAP's conv blocks), their output is computed once per clip and process
+  (:mod:`humanclap.train.clips`): neither their forward nor their backward pass runs again.
 - The loop is :mod:`humanclap.train.loop`'s: AdamW (weight decay on matrices only, not on
   biases, norms or the logit scale), linear
   warm-up over ``warmup_epochs`` (an int or a fraction of an epoch) then cosine decay to 0,
@@ -263,7 +266,7 @@ def finetune(
     batch_size : int
         Pairs per batch (also the contrastive batch). Each epoch reshuffles the training pairs
         with a ``torch.Generator`` seeded by ``seed``.
-    trainable : {"all", "projections", "last:<n>"}
+    trainable : {"all", "projections", "last:<n>", "freeze-audio:<k>"}
         See :meth:`ClapModel.trainable_parameters`.
     warmup_epochs : float
         Linear warm-up length in epochs (a fraction allowed), at most the whole run.
