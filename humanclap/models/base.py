@@ -249,12 +249,9 @@ class ClapModel(nn.Module, ABC):
         a trainer can compute once per clip."""
         if self.audio_features_key is None:
             return 0
-        depth = 0
-        for block in self.tower_blocks()["audio"][: self.max_feature_depth]:
-            if any(p.requires_grad for p in block.parameters()):
-                break
-            depth += 1
-        return depth
+        blocks = self.tower_blocks()["audio"][: self.max_feature_depth]
+        trains = [any(p.requires_grad for p in b.parameters()) for b in blocks] + [True]
+        return trains.index(True)  # the first block that trains (or the end)
 
     def features_key(self, depth: int = 0) -> str | None:
         """Identity of :meth:`audio_features` at ``depth``: :attr:`audio_features_key`, and
