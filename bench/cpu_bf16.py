@@ -24,20 +24,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-from _book_world import BOOK_RECIPE, book_world, warm_up
+from _book_world import BOOK_RECIPE, warm_up, worker_world, write_report
 
 from humanclap import train
-from humanclap.runtime import cpu_has_native_bf16, tune_cpu_allocator
-from humanclap.utils import atomic_write_text
+from humanclap.runtime import cpu_has_native_bf16
 
 RECIPE = {**BOOK_RECIPE, "patience": None}  # no early stopping: both ways train as long
 PRECISIONS = ("fp32", "bf16")
@@ -73,17 +69,13 @@ def main() -> None:
     args = parser.parse_args()
     if not cpu_has_native_bf16():
         sys.exit("cpu_bf16: this CPU has no native bf16 (AVX512-BF16 or AMX); nothing to measure")
-    torch.set_num_threads(1)
-    tune_cpu_allocator()
-    base, splits = book_world()
-    report = {
-        "what": "one thread, the embedded world, the book's recipe, 8 epochs: fp32 and bf16",
-        "machine": platform.processor() or platform.machine(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    base, splits = worker_world()
+    write_report(
+        args.out,
+        "one thread, the embedded world, the book's recipe, 8 epochs: fp32 and bf16",
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
         **measure(base, splits, args.repeats),
-    }
-    atomic_write_text(Path(args.out), json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    )
 
 
 if __name__ == "__main__":

@@ -21,19 +21,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
-from _book_world import BOOK_RECIPE, book_world
+from _book_world import BOOK_RECIPE, worker_world, write_report
 
 from humanclap import train
-from humanclap.runtime import tune_cpu_allocator
-from humanclap.utils import atomic_write_text
 
 RECIPE = {**BOOK_RECIPE, "patience": None}  # no early stopping: every way trains as long
 WAYS = ("all", *(f"freeze-audio:{k}" for k in range(1, 5)))
@@ -72,17 +66,13 @@ def main() -> None:
     parser.add_argument("--ways", nargs="+", default=list(WAYS), help="trainable specs")
     parser.add_argument("--out", default="bench/results/frozen-audio-cpu.json")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    tune_cpu_allocator()
-    base, splits = book_world()
-    report = {
-        "what": "one thread, the embedded world, the book's recipe, 8 epochs: every weight "
-        "trainable against the first 1 or 2 audio blocks frozen (their output computed once)",
-        "machine": platform.processor() or platform.machine(),
+    base, splits = worker_world()
+    write_report(
+        args.out,
+        "one thread, the embedded world, the book's recipe, 8 epochs: every weight trainable "
+        "against the first k audio conv blocks frozen (their output computed once per clip)",
         **measure(base, splits, args.seeds, tuple(args.ways)),
-    }
-    atomic_write_text(Path(args.out), json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    )
 
 
 if __name__ == "__main__":

@@ -31,18 +31,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-from _book_world import BOOK_RECIPE, book_world, warm_up
+from _book_world import BOOK_RECIPE, warm_up, worker_world, write_report
 
 from humanclap import train
-from humanclap.runtime import tune_cpu_allocator
 from humanclap.similarity import pair_cosine
 from humanclap.train import loop
 from humanclap.train import run as run_module
@@ -141,19 +137,14 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=5)
     parser.add_argument("--out", default="bench/results/study-runs-cpu.json")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    tune_cpu_allocator()
-    base, splits = book_world()
-    report = {
-        "what": "one thread, the embedded world, the book's recipe; each cost now and before",
-        "machine": platform.processor() or platform.machine(),
-        "optimiser_update": optimiser(base, splits, args.repeats),
-        "epoch_zero": epoch_zero(base, splits, 5),
-        "test_scores": test_scores(base, splits, splits["test"], args.models),
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    base, splits = worker_world()
+    write_report(
+        args.out,
+        "one thread, the embedded world, the book's recipe; each cost now and before",
+        optimiser_update=optimiser(base, splits, args.repeats),
+        epoch_zero=epoch_zero(base, splits, 5),
+        test_scores=test_scores(base, splits, splits["test"], args.models),
+    )
 
 
 if __name__ == "__main__":
