@@ -312,15 +312,18 @@ def test_grouped_report_single_column_and_missing_column():
         hs.grouped_report(df, "clap", "mean_score", by="nope")
 
 
-def test_holm_matches_statsmodels() -> None:
-    from statsmodels.stats.multitest import multipletests
-
+def test_holm_and_bh_hand_computed() -> None:
+    # Sorted finite p: 0.01, 0.03, 0.04, 0.2 (m = 4); NaN is outside the family.
     p = np.array([0.01, 0.04, 0.03, np.nan, 0.2])
-    ok = np.isfinite(p)
-    expected = multipletests(p[ok], method="holm")[1]
-    got = hs.holm(p)
-    np.testing.assert_allclose(got[ok], expected)
-    assert np.isnan(got[3])
+    # Holm: running max of (m - j + 1) p_(j): 0.04, max(0.04, 0.09), max(0.09, 0.08), 0.2.
+    np.testing.assert_allclose(hs.holm(p)[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.2])
+    # BH: running min from the top of m p_(j) / j: 0.2, min(0.2, 0.0533), min(., 0.06), 0.04.
+    q = hs.bh_qvalues(p)
+    np.testing.assert_allclose(q[[0, 2, 1, 4]], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2])
+    assert np.isnan(hs.holm(p)[3]) and np.isnan(q[3])
+    assert np.isnan(hs.bh_qvalues([np.nan, np.nan])).all()
+    with pytest.raises(ValueError, match=r"p_values\[1\] = 1.5"):
+        hs.bh_qvalues([0.1, 1.5])
 
 
 def test_seed_comparison_point_values_and_reference() -> None:

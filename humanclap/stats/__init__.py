@@ -6,7 +6,7 @@ Submodules (one concern each; every public name is re-exported here, e.g.
 - :mod:`humanclap.stats.agreement` -- SRCC / LCC / KTAU / MSE against humans, bootstrap intervals.
 - :mod:`humanclap.stats.bootstrap` -- the vectorised resampling behind those intervals.
 - :mod:`humanclap.stats.seeds` -- several-seed recipes against a reference (two-level bootstrap).
-- :mod:`humanclap.stats.multiple` -- Holm-Bonferroni adjustment of p-values.
+- :mod:`humanclap.stats.multiple` -- Holm (planned families) and Benjamini-Hochberg q-values (rankings).
 - :mod:`humanclap.stats.interrater` -- reliability of the pair means (ANOVA ICCs, split halves).
 - :mod:`humanclap.stats.ceiling` -- noise ceiling per group (LCC; SRCC by simulation); one listener
   against the rest.
@@ -37,7 +37,7 @@ from humanclap.stats.effects import calibrated_residuals, standardized_effects
 from humanclap.stats.interrater import reliability, reliability_by, split_half
 from humanclap.stats.listeners import listener_bias
 from humanclap.stats.mixed import cell_model, mixed_model, mixed_model_table
-from humanclap.stats.multiple import holm
+from humanclap.stats.multiple import bh_qvalues, holm
 from humanclap.stats.power import minimum_detectable_difference, srcc_difference_se
 from humanclap.stats.seeds import seed_comparison
 
@@ -45,6 +45,7 @@ __all__ = [
     "CORRELATIONS",
     "METRICS",
     "PAIR",
+    "bh_qvalues",
     "bootstrap_report",
     "calibrated_residuals",
     "cell_model",
