@@ -216,7 +216,7 @@ def _cmd_agree(args: argparse.Namespace) -> int:
             args.predictions, args.pred_col, args.out, key_col=args.key_col,
             text_col=args.text_col, against=args.against, against_col=args.against_col,
             split=args.split, aspect=args.aspect, relate_dir=args.relate_dir,
-            n_boot=args.n_boot, seed=args.seed, min_pairs=args.min_pairs,
+            n_boot=args.n_boot, seed=args.seed, min_pairs=args.min_pairs, unit=args.unit,
         )  # fmt: skip
     except (ValueError, OSError) as err:  # PredictionError, RelateDataError, a bad table
         print(f"humanclap agree: {err}", file=sys.stderr)
@@ -350,7 +350,8 @@ def _add_agree(sub: argparse._SubParsersAction) -> None:
             "means of a RELATE split and write SRCC, LCC, KTAU, MSE and calibrated MSE with "
             "bootstrap intervals, overall and by origin, source, category (and event), beside "
             "each group's noise ceiling; the within- versus between-source decomposition; with "
-            "--against, paired differences. Missing and extra pairs are reported, never dropped "
+            "--against, paired differences (BH q-values across groups). Bootstraps resample "
+            "captions unless --unit pair. Missing and extra pairs are reported, never dropped "
             "silently. Exit status: 0 ok, 2 bad input or nothing joins."
         ),
     )
@@ -370,6 +371,8 @@ def _add_agree(sub: argparse._SubParsersAction) -> None:
     ag.add_argument("--aspect", default="REL", choices=["REL", "IS", "OS"], help="rated aspect")
     ag.add_argument("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples")
     ag.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    ag.add_argument("--unit", default="caption", choices=["caption", "pair"],
+                    help="bootstrap unit: captions (all pairs of one together) or pairs")  # fmt: skip
     ag.add_argument(
         "--min-pairs", type=_positive_int, default=20, help="smallest group with an estimate"
     )

@@ -319,9 +319,10 @@ def test_default_events_from_the_ontology(ontology_path, monkeypatch, tmp_path):
         }
     )
     events = agree.default_events(pairs, ontology_path)
-    assert list(events.columns) == ["wavname", "text", "event"]
+    assert list(events.columns) == ["wavname", "text", "event", "event_source"]
     first = set(events[events["wavname"] == "/audiocaps/test/1.wav"]["event"])
-    assert first == {"Dog", "Speech"}
+    assert first == {"Dog", "Speech"}  # no labelled clip has this caption: the matcher's types
+    assert set(events["event_source"]) == {"caption matcher"}
     assert events[events["wavname"] == "/tango2/test/2.wav"]["event"].tolist() == ["(none)"]
     monkeypatch.delenv("HUMANCLAP_ONTOLOGY", raising=False)
     monkeypatch.setenv("HUMANCLAP_CACHE", str(tmp_path))  # offline, nothing cached
@@ -358,7 +359,8 @@ def test_within_between_constant_within_source():
     means = {"a": 2.0, "b": 5.0, "c": 8.0}
     target = np.array([means[g] for g in groups]) + rng.normal(0, 2, len(groups))
     pred = np.array([means[g] / 10 for g in groups])  # constant within source, ordered alike
-    table = stats.within_between(pred, target, groups, n_boot=30).set_index(["component", "group"])
+    table = stats.within_between(pred, target, groups, n_boot=30, unit="pair")
+    table = table.set_index(["component", "group"])
     assert table.loc["within", "estimate"].isna().all()
     assert (table.loc["within", "note"] == "predictions constant").all()
     assert (table.loc["within", "weight"] == 0).all()
@@ -420,7 +422,7 @@ def test_paired_comparison_covers_the_true_difference():
         h = rng.normal(size=n)
         a, b = h + sigma_a * rng.normal(size=n), h + sigma_b * rng.normal(size=n)
         for metric, value in true.items():
-            res = stats.paired_comparison(a, b, h, metric=metric, n_boot=200, seed=i)
+            res = stats.paired_comparison(a, b, h, metric=metric, n_boot=200, seed=i, unit="pair")
             covered[metric] += res["lo"] <= value <= res["hi"]
     for metric, count in covered.items():
         assert 0.89 <= count / 200 <= 0.99, (metric, count)
@@ -441,6 +443,37 @@ def test_paired_table_in_the_report(report, ratings):
     assert row["diff"] == pytest.approx(row["estimate"] - row["against"])
     assert row["lo"] <= row["diff"] <= row["hi"]
     assert set(rep.decomposition["predictor"]) == {"p", "q"}
+    # Benjamini-Hochberg q-values over the groups of each metric (exploratory screen).
+    for metric, sub in paired.groupby("metric"):
+        expected = stats.bh_qvalues(sub["p_value"].to_numpy(dtype=float))
+        np.testing.assert_allclose(sub["q_value"].to_numpy(dtype=float), expected)
+    assert (paired["q_value"].dropna() >= paired["p_value"].dropna()).all()
+    # Every table says its resampling unit: captions by default.
+    for table in (rep.agreement, rep.decomposition, paired):
+        assert set(table["resampled"]) == {"captions"}
+    text = agree.markdown.render_markdown(rep)
+    assert "resampling unit: captions" in text and "| q |" in text
+
+
+def test_report_resamples_captions_unless_told_pairs(report, ratings):
+    """The overall SRCC interval is the caption bootstrap of the pairs (the ``text`` column);
+    ``unit="pair"`` gives the pair bootstrap, and says so."""
+    pairs = report.pairs.drop(columns="p_calibrated")
+    overall = report.overall().loc["srcc"]
+    direct = stats.bootstrap_report(
+        pairs["p"], pairs["mean_score"], n_boot=N_BOOT, seed=0, clusters=pairs["text"]
+    ).loc["srcc"]
+    assert (overall["lo"], overall["hi"]) == (direct["lo"], direct["hi"])
+    by_pair = agree.agreement_report(
+        pairs, ratings, pred="p", n_boot=N_BOOT, min_pairs=5, unit="pair"
+    )
+    direct = stats.bootstrap_report(
+        pairs["p"], pairs["mean_score"], n_boot=N_BOOT, seed=0, unit="pair"
+    ).loc["srcc"]
+    row = by_pair.overall().loc["srcc"]
+    assert (row["lo"], row["hi"]) == (direct["lo"], direct["hi"])
+    assert by_pair.resampled == "pairs" and set(by_pair.agreement["resampled"]) == {"pairs"}
+    assert "resampling unit: pairs" in agree.markdown.render_markdown(by_pair)
 
 
 # ----------------------------------------------------------------------------- the command
@@ -510,6 +543,13 @@ def test_cli_against_writes_paired(tmp_path, relate_root, pairs):
     paired = pd.read_csv(out / "paired.csv")
     assert set(paired["metric"]) == set(agree.METRICS) and (out / "paired.png").is_file()
     assert "`pred` against `against`" in (out / "report.md").read_text()
+    assert {"q_value", "resampled"} <= set(paired.columns)
+    assert set(paired["resampled"]) == {"captions"}
+    out_pair = tmp_path / "out_pair"
+    args = [main_file, "--pred-col", "pred", "--against", other, "--min-pairs", "5"]
+    assert _agree(tmp_path, relate_root, *args, "--unit", "pair", "--out", out_pair) == 0
+    for name in ("agreement.csv", "decomposition.csv", "paired.csv"):
+        assert set(pd.read_csv(out_pair / name)["resampled"]) == {"pairs"}, name
 
 
 @pytest.mark.parametrize(

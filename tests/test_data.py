@@ -360,15 +360,34 @@ def test_explode_categories(rel):
     assert set(exploded["category"]) <= set(CATEGORY_NAMES)
 
 
-def test_categories_env_and_auto(relate_dir, categories_path, monkeypatch):
-    monkeypatch.delenv("HUMANCLAP_CATEGORIES", raising=False)
-    df = load_relate(relate_dir)  # "auto", nothing found, offline cache is empty
+def test_categories_auto_from_audioset_labels(relate_dir, ontology_path, monkeypatch):
+    from humanclap.data import label_categories, load_audioset_labels, load_ontology
+
+    monkeypatch.delenv("HUMANCLAP_ONTOLOGY", raising=False)
+    df = load_relate(relate_dir)  # "auto" with no ontology found: the offline cache is empty
     assert df.attrs["categories"] is None
     assert "categories" not in df.columns
-    monkeypatch.setenv("HUMANCLAP_CATEGORIES", str(categories_path))
+    with pytest.raises(RelateDataError, match="ontology"):
+        load_relate(relate_dir, categories=True, download=False)
+    monkeypatch.setenv("HUMANCLAP_ONTOLOGY", str(ontology_path))
     df = load_relate(relate_dir)
+    assert df.attrs["categories"].startswith("AudioSet labels of the clips")
+    assert df.attrs["categories_missing_rows"] == 0
+    table = label_categories(load_audioset_labels(), load_ontology(ontology_path))
+    expected = df["audiocap_id"].map(table.set_index("audiocap_id")["categories"])
+    assert (df["categories"] == expected).all() and (df["categories"] != "").all()
+    assert (df["category"] == df["categories"].str.split("|").str[0]).all()
+
+
+def test_categories_xacle(relate_dir, categories_path, monkeypatch):
+    monkeypatch.delenv("HUMANCLAP_CATEGORIES", raising=False)
+    with pytest.raises(RelateDataError, match="HUMANCLAP_CATEGORIES"):
+        load_relate(relate_dir, categories="xacle", download=False)
+    monkeypatch.setenv("HUMANCLAP_CATEGORIES", str(categories_path))
+    df = load_relate(relate_dir, categories="xacle")
     assert df.attrs["categories"] == str(categories_path)
-    assert "category" in df.columns
+    with pytest.raises(ValueError, match="categories must be"):
+        load_relate(relate_dir, categories=1.5)
 
 
 def test_verify_real_files(relate_dir):
@@ -652,4 +671,4 @@ def test_category_table_not_found(tmp_path, monkeypatch):
         load_categories(required=False)
     _small_world(tmp_path)
     with pytest.raises(RelateDataError, match="none.csv"):
-        load_relate(tmp_path, categories="auto")
+        load_relate(tmp_path, categories="xacle")

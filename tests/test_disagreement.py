@@ -79,7 +79,7 @@ def test_standardized_effects_hand_computed() -> None:
     df = pd.DataFrame({"h": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "m": [1.0, 1.0, 2.0, 2.0, 3.0, 9.0]})
     base = np.array([False, False, False, False, True, True])
     cond = {"low": np.array([True, True, False, False, False, False])}
-    out = hs.standardized_effects(df, ["h", "m"], cond, base, n_boot=200, seed=0)
+    out = hs.standardized_effects(df, ["h", "m"], cond, base, n_boot=200, seed=0, unit="pair")
     zh = (df.h - df.h.mean()) / df.h.std()
     zm = (df.m - df.m.mean()) / df.m.std()
     h = out[out.col == "h"].iloc[0]
@@ -87,17 +87,42 @@ def test_standardized_effects_hand_computed() -> None:
     assert h.effect == pytest.approx(zh[:2].mean() - zh[4:].mean())
     assert m.effect == pytest.approx(zm[:2].mean() - zm[4:].mean())
     assert h.lo <= h.effect <= h.hi and h.n == 2
-    assert out.attrs["n_baseline"] == 2
+    assert out.attrs["n_baseline"] == 2 and set(out["resampled"]) == {"pairs"}
+
+
+def test_standardized_effects_resample_captions() -> None:
+    """Caption resampling: each resample's effect is the weighted mean over the drawn captions'
+    rows (condition and baseline rows of a caption drawn together), by explicit expansion."""
+    rng = np.random.default_rng(3)
+    text = np.repeat([f"c{i}" for i in range(12)], 3)
+    df = pd.DataFrame({"h": rng.normal(size=36), "text": text})
+    cond = {"bad": np.tile([False, True, False], 12)}
+    base = np.tile([False, False, True], 12)
+    out = hs.standardized_effects(df, ["h"], cond, base, n_boot=300, seed=4)
+    z = ((df.h - df.h.mean()) / df.h.std()).to_numpy()
+    draws = np.random.default_rng(4).integers(0, 12, size=(300, 12))
+    boot = []
+    for d in draws:
+        rows = np.concatenate([np.arange(3 * c, 3 * c + 3) for c in d])
+        boot.append(z[rows][cond["bad"][rows]].mean() - z[rows][base[rows]].mean())
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    row = out.iloc[0]
+    assert (row.lo, row.hi) == (pytest.approx(lo), pytest.approx(hi))
+    assert row.resampled == "captions"
+    with pytest.raises(ValueError, match="clusters: unit='caption' needs the column"):
+        hs.standardized_effects(df.drop(columns="text"), ["h"], cond, base, n_boot=10)
 
 
 def test_standardized_effects_errors() -> None:
     df = pd.DataFrame({"h": [0.0, 1.0, 2.0], "c": [1.0, 1.0, 1.0]})
     ok = np.array([True, True, False])
     with pytest.raises(ValueError, match="constant"):
-        hs.standardized_effects(df, ["c"], {}, ok)
+        hs.standardized_effects(df, ["c"], {}, ok, unit="pair")
     with pytest.raises(ValueError, match="shape"):
-        hs.standardized_effects(df, ["h"], {"x": [True]}, ok)
+        hs.standardized_effects(df, ["h"], {"x": [True]}, ok, unit="pair")
     with pytest.raises(ValueError, match="baseline: 1 row"):
-        hs.standardized_effects(df, ["h"], {}, np.array([True, False, False]))
-    out = hs.standardized_effects(df, ["h"], {"one": np.array([False, False, True])}, ok)
+        hs.standardized_effects(df, ["h"], {}, np.array([True, False, False]), unit="pair")
+    out = hs.standardized_effects(
+        df, ["h"], {"one": np.array([False, False, True])}, ok, unit="pair"
+    )
     assert np.isnan(out.effect.iloc[0]) and out.note.iloc[0] == "1 row(s)"

@@ -239,8 +239,8 @@ def test_categories_download(relate_server, served, monkeypatch):
         "CATEGORIES",
         dataclasses.replace(categories_module.CATEGORIES, sha256=_sha(table.encode())),
     )
-    # RELATE from the cache: "auto" downloads the table beside it
-    ratings = load_relate()
+    # RELATE from the cache: "xacle" downloads the table beside it
+    ratings = load_relate(categories="xacle")
     assert ratings["categories"].tolist() == ["Animal", "Animal"]
     assert ratings.attrs["categories"] == str(categories_module.categories_cache_path())
     assert load_categories()["audiocap_id"].tolist() == [11, 22]

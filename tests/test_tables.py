@@ -136,3 +136,21 @@ def test_an_empty_table_formats() -> None:
     )
     assert list(table_text(empty).columns) == ["source", "SRCC"]
     format_table(empty).to_html()
+
+
+def test_the_resampling_unit_is_said_in_the_interval_header() -> None:
+    table = pd.DataFrame({"metric": ["srcc"], "estimate": [0.3], "lo": [0.2], "hi": [0.4],
+                          "n": [12], "resampled": ["captions"]})  # fmt: skip
+    assert list(table_text(table).columns) == [
+        "metric",
+        "estimate [95% CI, captions resampled]",
+        "n",
+    ]
+    mixed = pd.concat([table, table.assign(resampled="pairs")])
+    assert "estimate [95% CI, captions or pairs resampled]" in table_text(mixed).columns
+    assert "estimate [95% CI]" in table_text(table.drop(columns="resampled")).columns
+    # Only the bootstrap's own intervals: a ceiling's interval is not resampled.
+    ceiling = table.assign(ceiling=0.8, ceiling_lo=0.7, ceiling_hi=0.9)
+    assert list(table_text(ceiling).columns)[1:4:2] == [
+        "estimate [95% CI, captions resampled]", "ceiling [95% CI]"
+    ]  # fmt: skip

@@ -5,7 +5,8 @@ Layer 5 (beside :mod:`humanclap.score`). Modules, bottom to top:
 - :mod:`humanclap.agree.predictions` -- reading a predictions file (:func:`read_predictions`)
   and joining it to the pairs of a split (:func:`join_predictions`, :class:`JoinResult`:
   joined, missing and extra pairs).
-- :mod:`humanclap.agree.events` -- :func:`default_events`: fine sound-event types (ontology).
+- :mod:`humanclap.agree.events` -- :func:`default_events`: sound-event types (AudioSet labels,
+  the matcher as fallback); :func:`rank_events`: their ranking with q-values.
 - :mod:`humanclap.agree.report` -- the analyses (:func:`agreement_report`,
   :class:`AgreementReport`): metrics with bootstrap intervals by group against each group's
   noise ceiling, the within- versus between-source decomposition, paired comparisons. It
@@ -15,7 +16,7 @@ Layer 5 (beside :mod:`humanclap.score`). Modules, bottom to top:
 - :mod:`humanclap.agree.run` -- :func:`run_agree`, the whole command.
 """
 
-from humanclap.agree.events import EVENT_COLUMNS, NO_ONTOLOGY, default_events
+from humanclap.agree.events import EVENT_COLUMNS, NO_ONTOLOGY, default_events, rank_events
 from humanclap.agree.output import write_report
 from humanclap.agree.predictions import (
     JoinResult,
@@ -48,6 +49,7 @@ __all__ = [
     "calibrate",
     "NO_ONTOLOGY",
     "default_events",
+    "rank_events",
     "join_predictions",
     "read_predictions",
     "run_agree",

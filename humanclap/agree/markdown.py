@@ -73,9 +73,9 @@ def _join_section(label: str, join: JoinResult) -> list[str]:
 def _headline(report: AgreementReport) -> list[str]:
     """The overall numbers with intervals, and LCC as a share of the ceiling."""
     overall = report.overall()
-    ci_level = "95%"
+    ci_level = f"95% CI, {report.resampled} resampled"
     rows = [[_NAMES[m], _ci(overall.loc[m]), int(overall.loc[m, "n"])] for m in overall.index]
-    lines = _table(["metric", f"estimate [{ci_level} CI]", "pairs"], rows)
+    lines = _table(["metric", f"estimate [{ci_level}]", "pairs"], rows)
     ceiling = overall.loc["lcc", "ceiling_lcc"]
     lcc = overall.loc["lcc", "estimate"]
     a, b = report.calibration[report.pred]
@@ -112,7 +112,8 @@ def _groups(report: AgreementReport) -> list[str]:
              _num(m["ceiling_lcc"]), _num(cell["mse"]["estimate"], 2),
              _num(cell["mse_calibrated"]["estimate"], 2), m["note"] or ""]
         )  # fmt: skip
-    header = ["grouping", "group", "pairs", "SRCC [CI]", "LCC [CI]", "ceiling (LCC)", "MSE"]
+    ci = f"[CI, {report.resampled} resampled]"
+    header = ["grouping", "group", "pairs", f"SRCC {ci}", f"LCC {ci}", "ceiling (LCC)", "MSE"]
     lines = _table([*header, "MSE cal.", "note"], rows)
     return [*lines, "", *[f"- {note}" for note in report.notes], ""]
 
@@ -142,20 +143,44 @@ def _paired(report: AgreementReport) -> list[str]:
     """The paired comparison table."""
     rows = [
         [r.grouping, r.group, _NAMES[r.metric], _num(r.estimate), _num(r.against),
-         _ci({"estimate": r.diff, "lo": r.lo, "hi": r.hi}), _num(r.p_value), int(r.n)]
+         _ci({"estimate": r.diff, "lo": r.lo, "hi": r.hi}), _num(r.p_value), _num(r.q_value),
+         int(r.n)]
         for r in report.paired.itertuples()
         if r.metric in ("srcc", "lcc", "mse_calibrated")
     ]  # fmt: skip
     header = ["grouping", "group", "metric", f"`{report.pred}`", f"`{report.against}`"]
     return [
-        f"Paired bootstrap over the pairs both have (the same resampled pairs for both): "
-        f"diff = `{report.pred}` − `{report.against}` (for the MSEs a negative diff means "
-        f"`{report.pred}` is better). SRCC, LCC and calibrated MSE below; every metric is in "
-        "paired.csv.",
+        f"Paired bootstrap over the pairs both have (the same resampled {report.resampled} for "
+        f"both): diff = `{report.pred}` − `{report.against}` (for the MSEs a negative diff "
+        f"means `{report.pred}` is better). SRCC, LCC and calibrated MSE below; every metric is "
+        "in paired.csv. **Exploratory:** a screen over many groups, not a planned test; q is "
+        "the Benjamini-Hochberg q-value over the groups of the same metric (the false discovery "
+        "rate of calling every group with a smaller q different), p is unadjusted.",
         "",
-        *_table([*header, "diff [CI]", "p", "pairs"], rows),
+        *_table([*header, f"diff [CI, {report.resampled} resampled]", "p", "q", "pairs"], rows),
         "",
     ]
+
+
+def _event_ranking(report: AgreementReport) -> list[str]:
+    """The event types ranked by LCC, with q-values (exploratory)."""
+    table = report.event_ranking
+    rows = [
+        [r.event, int(r.n), int(r.n_captions), _num(r.estimate), _num(r.rest), _num(r.diff),
+         _num(r.p_value), _num(r.q_value)]
+        for r in table.itertuples()
+    ]  # fmt: skip
+    sources = ", ".join(sorted(set("|".join(table.get("event_source", [])).split("|")) - {""}))
+    return [
+        f"Event types with at least {report.min_pairs} pairs (from: {sources or 'unknown'}), "
+        "ranked by LCC. **Exploratory:** each type's LCC is compared with that of all the other "
+        f"pairs by a permutation test over captions ({table.attrs.get('n_perm')} random sets of "
+        "as many captions); q is the Benjamini-Hochberg q-value over the types, p is unadjusted.",
+        "",
+        *_table(["event type", "pairs", "captions", "LCC", "LCC of the rest", "diff", "p", "q"],
+                rows),
+        "",
+    ]  # fmt: skip
 
 
 def render_markdown(
@@ -176,8 +201,18 @@ def render_markdown(
     lines = [f"# Agreement of `{report.pred}` with RELATE's listeners", ""]
     lines += [f"- {k}: {v}" for k, v in (inputs or {}).items()]
     lines += [
-        f"- bootstrap: {report.n_boot} percentile resamples of the pairs (95% intervals), seed "
-        f"{report.seed}; groups with fewer than {report.min_pairs} pairs get no estimate",
+        f"- bootstrap: {report.n_boot} percentile resamples of the {report.resampled} (95% "
+        f"intervals), seed {report.seed}; groups with fewer than {report.min_pairs} pairs get no "
+        "estimate",
+        "- "
+        + (
+            "resampling unit: captions. RELATE rates each caption with about three clips, so "
+            "every resample draws captions with replacement and takes all the pairs of each "
+            "drawn caption (`--unit pair` resamples pairs as if independent)"
+            if report.unit == "caption"
+            else "resampling unit: pairs, as if independent (`--unit pair`); pairs that share "
+            "a caption are correlated, so these intervals can be too narrow"
+        ),
         "",
     ]
     if joins:
@@ -187,6 +222,8 @@ def render_markdown(
         lines += ["The analysis uses the joined pairs only.", ""]
     lines += ["## All joined pairs", "", *_headline(report)]
     lines += ["## By group", "", "![forest plot](forest.png)", "", *_groups(report)]
+    if report.event_ranking is not None and len(report.event_ranking):
+        lines += ["## Event types, ranked (exploratory)", "", *_event_ranking(report)]
     lines += ["## Within versus between sources", ""]
     for predictor in report.decomposition["predictor"].unique():
         lines += _decomposition(report, predictor)

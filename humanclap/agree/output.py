@@ -2,9 +2,13 @@
 
 Written to the output folder (other files there are left alone)::
 
-    agreement.csv      grouping, group, metric, estimate, lo, hi, n, ceiling_lcc, note
+    agreement.csv      grouping, group, metric, estimate, lo, hi, n, ceiling_lcc, note, resampled
     decomposition.csv  SRCC within and between sources (humanclap.stats.within_between)
-    paired.csv         with a second predictor: the paired differences
+    paired.csv         with a second predictor: the paired differences, p- and BH q-values
+    event_ranking.csv  with event types: each type's LCC against the other pairs, p, BH q
+
+Every table's ``resampled`` column says what its bootstrap resampled (``captions`` by
+default, or ``pairs``); so do the report and the figures' axis labels.
     pairs.csv          the analysed pairs with their predictions (and calibrated predictions)
     missing.csv        every pair of the split without a prediction (file, wavname, text, source)
     extra.csv          every prediction that matches no pair (file, line, key, wavname, reason)
@@ -50,7 +54,8 @@ def forest_figure(report: AgreementReport) -> plt.Figure:
         hue="metric",
         marker="ceiling_lcc",
         marker_label="noise ceiling (LCC)",
-        xlabel=f"agreement of {report.pred} with {report.target} (95% bootstrap CI)",
+        xlabel=f"agreement of {report.pred} with {report.target} (95% bootstrap CI, "
+        f"{report.resampled} resampled)",
         title=f"{report.pred}: agreement by group",
     )
 
@@ -63,7 +68,8 @@ def paired_figure(report: AgreementReport) -> plt.Figure:
         _labelled(table),
         label="label",
         ref=0.0,
-        xlabel=f"SRCC of {report.pred} minus SRCC of {report.against} (95% paired bootstrap CI)",
+        xlabel=f"SRCC of {report.pred} minus SRCC of {report.against} (95% paired bootstrap "
+        f"CI, {report.resampled} resampled)",
         title="paired comparison",
     )
 
@@ -119,6 +125,8 @@ def write_report(
     tables = {"agreement.csv": report.agreement, "decomposition.csv": report.decomposition}
     if report.paired is not None:
         tables["paired.csv"] = report.paired
+    if report.event_ranking is not None:
+        tables["event_ranking.csv"] = report.event_ranking
     keep = [c for c in _PAIR_COLUMNS if c in report.pairs.columns]
     predictors = [report.pred] + ([report.against] if report.against else [])
     scored = [c for p in predictors for c in (p, f"{p}_calibrated")]

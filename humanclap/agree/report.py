@@ -3,11 +3,17 @@
 :func:`agreement_report` takes one row per pair with a prediction column and the human score,
 and computes, for every group of pairs (all; natural vs synthesized; the five sources; the
 AudioSet top-level categories, a pair in each of its categories; optionally fine sound-event
-types), SRCC, LCC, KTAU, MSE and the calibrated MSE with percentile-bootstrap intervals over
-pairs (:func:`humanclap.stats.grouped_report`) beside the group's noise ceiling on LCC
+types), SRCC, LCC, KTAU, MSE and the calibrated MSE with percentile-bootstrap intervals
+(:func:`humanclap.stats.grouped_report`) beside the group's noise ceiling on LCC
 (:func:`humanclap.stats.reliability_by` on the ratings of the group's pairs); the within- versus
 between-source decomposition (:func:`humanclap.stats.within_between`); and, with a second
-predictor, paired-bootstrap differences (:func:`humanclap.stats.paired_comparison`).
+predictor, paired-bootstrap differences (:func:`humanclap.stats.paired_comparison`) with
+Benjamini-Hochberg q-values across the groups of each metric (exploratory: a screen of many
+groups, not a planned test).
+
+Every bootstrap resamples captions by default (``unit="caption"``: all the pairs of a drawn
+caption, the ``text`` column, together; RELATE rates each caption with about three clips), or
+pairs (``unit="pair"``); every table says which in its ``resampled`` column.
 
 ``mse`` compares the raw prediction with the target (for RELATE's ``mean_score``: on the 0-10
 scale); ``mse_calibrated`` first maps the prediction through the least-squares line
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from humanclap import stats
+from humanclap.agree.events import rank_events
 from humanclap.data import explode_categories
 from humanclap.stats import PAIR
 
@@ -99,7 +106,10 @@ def stack_groupings(
         if cats.attrs["pairs_without_category"]:
             notes.append(f"{cats.attrs['pairs_without_category']} row(s) have no category")
     else:
-        notes.append("no AudioSet categories (the category table was not found): no category rows")
+        notes.append(
+            "no AudioSet categories (the ontology that rolls AudioSet's labels up was not found): "
+            "no category rows"
+        )
     if events is not None:
         ev = frame.merge(events[[*PAIR, "event"]].drop_duplicates(), on=list(PAIR))
         parts.append(ev.assign(grouping="event", group=ev["event"].astype(str)))
@@ -120,10 +130,11 @@ def _order(table: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def _agreement(long: pd.DataFrame, pred: str, target: str, boot: dict) -> pd.DataFrame:
-    """:func:`humanclap.stats.grouped_report` of ``pred`` and of its calibrated column."""
-    table = stats.grouped_report(long, pred, target, by=_KEYS, **boot)
+    """:func:`humanclap.stats.grouped_report` of ``pred`` and of its calibrated column
+    (resampling ``boot["unit"]``: the captions of ``text``, or the pairs)."""
+    table = stats.grouped_report(long, pred, target, by=_KEYS, clusters="text", **boot)
     cal = stats.grouped_report(
-        long, f"{pred}_calibrated", target, by=_KEYS, metrics=("mse",), **boot
+        long, f"{pred}_calibrated", target, by=_KEYS, metrics=("mse",), clusters="text", **boot
     )
     table = pd.concat([table, cal.assign(metric="mse_calibrated")], ignore_index=True)
     table["note"] = table["note"].str.replace("n < min_n", "n < min_pairs", regex=False)
@@ -146,7 +157,8 @@ def _ceilings(ratings: pd.DataFrame | None, joined: pd.DataFrame, events) -> pd.
 
 
 def _paired(long: pd.DataFrame, pred: str, against: str, target: str, boot: dict) -> pd.DataFrame:
-    """Paired-bootstrap difference ``pred - against`` of each metric in each group.
+    """Paired-bootstrap difference ``pred - against`` of each metric in each group, with
+    Benjamini-Hochberg q-values over the groups of each metric.
 
     Pairs without an ``against`` value are left out (``n`` counts the pairs both have).
     """
@@ -163,7 +175,8 @@ def _paired(long: pd.DataFrame, pred: str, against: str, target: str, boot: dict
                 res = stats.paired_comparison(
                     sub[against + cal], sub[pred + cal], sub[target],
                     metric=metric.removesuffix("_calibrated"),
-                    n_boot=boot["n_boot"], seed=boot["seed"],
+                    n_boot=boot["n_boot"], seed=boot["seed"], clusters=sub["text"],
+                    unit=boot["unit"],
                 )  # fmt: skip
             except ValueError as err:
                 rows.append({**row, "note": str(err)})
@@ -172,11 +185,15 @@ def _paired(long: pd.DataFrame, pred: str, against: str, target: str, boot: dict
                 {**row, "estimate": res["b"], "against": res["a"], "diff": res["diff"],
                  "lo": res["lo"], "hi": res["hi"], "p_value": res["p_value"], "note": ""}
             )  # fmt: skip
-    columns = [*_KEYS, "metric", "estimate", "against", "diff", "lo", "hi", "p_value", "n", "note"]
-    table = pd.DataFrame(rows).reindex(columns=columns)
+    columns = [*_KEYS, "metric", "estimate", "against", "diff", "lo", "hi", "p_value", "q_value"]
+    table = pd.DataFrame(rows).reindex(columns=[*columns, "n", "note"])
+    table["q_value"] = table.groupby("metric")["p_value"].transform(
+        lambda p: stats.bh_qvalues(p.to_numpy(dtype=float))
+    )
     table["metric"] = pd.Categorical(table["metric"], METRICS, ordered=True)
     table = _order(table, ["metric"])
     table["metric"] = table["metric"].astype(str)
+    table["resampled"] = stats.bootstrap.UNITS[boot["unit"]]
     return table
 
 
@@ -190,7 +207,8 @@ class AgreementReport:
         One row per grouping, group and metric: ``grouping``, ``group``, ``metric`` (one of
         :data:`METRICS`), ``estimate``, ``lo``, ``hi``, ``n`` (pairs), ``ceiling_lcc`` (the
         group's noise ceiling on LCC; NaN without ratings or when the group is too small) and
-        ``note`` (why there is no estimate, e.g. fewer than ``min_pairs`` pairs).
+        ``note`` (why there is no estimate, e.g. fewer than ``min_pairs`` pairs) and
+        ``resampled`` (``"captions"`` or ``"pairs"``, as every table here).
     decomposition : pd.DataFrame
         :func:`humanclap.stats.within_between` of SRCC by source, with a ``predictor`` column
         (the prediction column, and the ``against`` column when given).
@@ -202,15 +220,22 @@ class AgreementReport:
         ``{column: (intercept, slope)}`` of each calibration line ``target ~ a + b * pred``.
     n_boot, seed, min_pairs : int
         The bootstrap and the smallest group with an estimate.
+    unit : {"caption", "pair"}
+        What the bootstraps resampled (:attr:`resampled` says it in words).
     against : str or None
         The second predictor's column.
     paired : pd.DataFrame or None
         With ``against``: ``grouping``, ``group``, ``metric``, ``estimate`` (``pred``),
         ``against``, ``diff`` (``pred - against``; for the MSEs negative means ``pred`` is
-        better), ``lo``, ``hi`` (paired percentile bootstrap), ``p_value``, ``n`` (pairs both
-        predictors have), ``note``.
+        better), ``lo``, ``hi`` (paired percentile bootstrap), ``p_value``, ``q_value``
+        (Benjamini-Hochberg over the groups of the metric; exploratory), ``n`` (pairs both
+        predictors have), ``note``, ``resampled``.
     notes : list of str
         What was left out of the groupings, and why.
+    event_ranking : pd.DataFrame or None
+        With ``events``: the event types ranked by LCC, each against the other pairs, with
+        permutation p-values over captions and Benjamini-Hochberg q-values
+        (:func:`humanclap.agree.rank_events`; exploratory).
     """
 
     agreement: pd.DataFrame
@@ -225,6 +250,13 @@ class AgreementReport:
     against: str | None = None
     paired: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    unit: str = "caption"
+    event_ranking: pd.DataFrame | None = None
+
+    @property
+    def resampled(self) -> str:
+        """What the bootstraps resampled: ``"captions"`` or ``"pairs"``."""
+        return stats.bootstrap.UNITS[self.unit]
 
     def overall(self) -> pd.DataFrame:
         """The ``overall`` rows of :attr:`agreement`, indexed by metric."""
@@ -269,11 +301,19 @@ def _decomposition(pairs: pd.DataFrame, columns: Sequence[str], target: str, boo
         sub = pairs[pairs[col].notna()]
         table = stats.within_between(
             sub[col], sub[target], sub["source"], metric="srcc",
-            n_boot=boot["n_boot"], seed=boot["seed"],
+            n_boot=boot["n_boot"], seed=boot["seed"], clusters=sub["text"], unit=boot["unit"],
         )  # fmt: skip
         tables.append(table.assign(predictor=col))
     out = pd.concat(tables, ignore_index=True)
     return out[["predictor", *[c for c in out.columns if c != "predictor"]]]
+
+
+def _event_ranking(pairs, events, pred: str, target: str, boot: dict) -> pd.DataFrame | None:
+    """The event types ranked by LCC with q-values (:func:`humanclap.agree.rank_events`)."""
+    if events is None:
+        return None
+    return rank_events(pairs, events, pred, target, min_pairs=boot["min_n"],
+                       n_perm=boot["n_boot"], seed=boot["seed"])  # fmt: skip
 
 
 def agreement_report(
@@ -287,6 +327,7 @@ def agreement_report(
     n_boot: int = 1000,
     seed: int = 0,
     min_pairs: int = 20,
+    unit: str = "caption",
 ) -> AgreementReport:
     """Agreement of a predictor with the human scores, by group, against each group's ceiling.
 
@@ -309,7 +350,10 @@ def agreement_report(
         ``wavname``, ``text``, ``event``: adds the ``event`` grouping (see
         :func:`humanclap.agree.default_events`).
     n_boot, seed : int
-        Bootstrap resamples of the pairs and their seed (every group uses the same seed).
+        Bootstrap resamples and their seed (every group uses the same seed).
+    unit : {"caption", "pair"}
+        What every bootstrap resamples: the captions (``text``; all the pairs of a drawn
+        caption together, the default) or the pairs as if independent.
     min_pairs : int
         Groups with fewer pairs are listed without an estimate.
 
@@ -334,10 +378,11 @@ def agreement_report(
         calibration[col] = (intercept, slope)
     events = _check_events(events)
     long, notes = stack_groupings(pairs, events)
-    boot = {"n_boot": n_boot, "seed": seed, "min_n": min_pairs}
+    boot = {"n_boot": n_boot, "seed": seed, "min_n": min_pairs, "unit": unit}
     table = _agreement(long, pred, target, boot)
     table = table.merge(_ceilings(ratings, pairs, events), on=_KEYS, how="left")
-    table = table[[*_KEYS, "metric", "estimate", "lo", "hi", "n", "ceiling_lcc", "note"]]
+    shown = [*_KEYS, "metric", "estimate", "lo", "hi", "n", "ceiling_lcc", "note", "resampled"]
+    table = table[shown]
     return AgreementReport(
         agreement=table,
         decomposition=_decomposition(pairs, columns, target, boot),
@@ -351,4 +396,6 @@ def agreement_report(
         against=against,
         paired=_paired(long, pred, against, target, boot) if against else None,
         notes=notes,
+        unit=unit,
+        event_ranking=_event_ranking(pairs, events, pred, target, boot),
     )

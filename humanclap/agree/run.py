@@ -1,7 +1,7 @@
 """``humanclap agree`` as one function: read, join, analyse, write.
 
 :func:`run_agree` reads the predictions (and a second file to compare with), loads RELATE's
-ratings of one aspect (:func:`humanclap.data.load_relate`, categories when the table is found),
+ratings of one aspect (:func:`humanclap.data.load_relate`; top-level categories from AudioSet's labels of each clip),
 joins both files to the pairs of the split, asks :func:`humanclap.agree.default_events` for fine
 sound-event types, computes :func:`humanclap.agree.agreement_report` and writes its files.
 """
@@ -49,7 +49,8 @@ class AgreeRun:
         )
         ceiling = overall.loc["lcc", "ceiling_lcc"]
         lines.append(
-            f"overall ({int(overall['n'].iloc[0])} pairs): {numbers}; ceiling LCC {ceiling:.3f}"
+            f"overall ({int(overall['n'].iloc[0])} pairs, 95% CIs with "
+            f"{self.report.resampled} resampled): {numbers}; ceiling LCC {ceiling:.3f}"
         )
         folder = self.files[0].parent if self.files else "?"
         lines.append(f"wrote {', '.join(f.name for f in self.files)} to {folder}")
@@ -76,6 +77,7 @@ def run_agree(
     n_boot: int = 1000,
     seed: int = 0,
     min_pairs: int = 20,
+    unit: str = "caption",
 ) -> AgreeRun:
     """Agreement of a predictions file with RELATE's listeners, written to ``out_dir``.
 
@@ -96,6 +98,8 @@ def run_agree(
         RELATE's rating files (default: as :func:`humanclap.data.load_relate` finds them).
     n_boot, seed, min_pairs : int
         As in :func:`humanclap.agree.agreement_report`.
+    unit : {"caption", "pair"}
+        What the bootstraps resample (:func:`humanclap.agree.agreement_report`).
 
     Raises
     ------
@@ -123,7 +127,7 @@ def run_agree(
     events = default_events(pairs)
     report = agreement_report(
         joined, ratings, pred=name, target="mean_score", against=other_name,
-        events=events, n_boot=n_boot, seed=seed, min_pairs=min_pairs,
+        events=events, n_boot=n_boot, seed=seed, min_pairs=min_pairs, unit=unit,
     )  # fmt: skip
     if events is None:
         report.notes.append(NO_ONTOLOGY)

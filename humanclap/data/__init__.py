@@ -18,6 +18,14 @@ Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
 - :mod:`humanclap.data.events` -- fine event types per caption and per pair
   (:func:`caption_events`, :func:`explode_events`), :func:`caption_complexity`,
   :func:`validate_top_level`.
+- :mod:`humanclap.data.audioset_labels` -- AudioSet's human labels of RELATE's AudioCaps clips
+  (:func:`load_audioset_labels`: a committed table; :func:`audioset_labels_from_sources`: the
+  join from the pinned sources).
+- :mod:`humanclap.data.event_types` -- a pair's event types from its caption's clip's labels at
+  one ontology level (:func:`pair_events`, :func:`clip_events`, :func:`label_categories`), the
+  matcher as fallback.
+- :mod:`humanclap.data.matcher_eval` -- the matcher against the labels (:func:`evaluate_matcher`)
+  and the XACLE category table against them (:func:`compare_categories`).
 - :mod:`humanclap.data.relate` -- :func:`load_relate` (and every RELATE name above).
 - :mod:`humanclap.data.relate_audio` -- RELATE's audio: found in a folder or zip, checked.
 - :mod:`humanclap.data.xacle` -- the XACLE baseline's predictions on the test split.
@@ -28,8 +36,18 @@ Deprecated aliases: :mod:`humanclap.data.download` (use :mod:`humanclap.utils`) 
 :mod:`humanclap.data.synth_events` (use :mod:`humanclap.data.synthetic`).
 """
 
+from humanclap.data.audioset_labels import audioset_labels_from_sources, load_audioset_labels
 from humanclap.data.categories import CATEGORY_NAMES, load_categories
 from humanclap.data.datasets import Dataset, resolve_dataset
+from humanclap.data.event_types import (
+    EVENT_LEVEL,
+    caption_types,
+    class_types,
+    clip_events,
+    label_categories,
+    level_types,
+    pair_events,
+)
 from humanclap.data.events import (
     NO_EVENT,
     caption_complexity,
@@ -39,6 +57,7 @@ from humanclap.data.events import (
     validate_top_level,
 )
 from humanclap.data.matcher import match_captions
+from humanclap.data.matcher_eval import compare_categories, evaluate_matcher
 from humanclap.data.ontology import Ontology, OntologyClass, OntologyError, load_ontology
 from humanclap.data.relate import (
     ASPECTS,
@@ -58,6 +77,17 @@ __all__ = [
     "XACLE_PUBLISHED",
     "ASPECTS",
     "CATEGORY_NAMES",
+    "EVENT_LEVEL",
+    "audioset_labels_from_sources",
+    "caption_types",
+    "class_types",
+    "clip_events",
+    "compare_categories",
+    "evaluate_matcher",
+    "label_categories",
+    "level_types",
+    "load_audioset_labels",
+    "pair_events",
     "NO_EVENT",
     "SOURCES",
     "SPLITS",

@@ -6,7 +6,9 @@
   :func:`humanclap.data.explode_categories`, so analyses can group by ``event``.
 - :func:`caption_complexity` -- how many distinct events a caption names, and how far apart
   they are in the ontology.
-- :func:`validate_top_level` -- the matcher against the category table's top-level labels.
+- :func:`validate_top_level` -- the matcher against the category table's top-level labels (the
+  book checks it against AudioSet's human labels instead:
+  :func:`humanclap.data.evaluate_matcher`).
 - :func:`unmatched_words` -- what the matcher misses.
 """
 

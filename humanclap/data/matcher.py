@@ -39,6 +39,19 @@ The rules, in order (all of them here, so that every match can be explained):
    Dog, not "Canidae, dogs, wolves"); else names without a parenthesised qualifier
    (``"howling"`` alone -> Howl, not Howl (wind)); else every candidate left, one row each
    (``"whistling"``: Whistling and Whistle).
+7. **Makers** (:mod:`humanclap.data.senses`, before rule 6). A word naming a sound of people (a
+   class under *Human sounds*: Humming, Singing, Crying, Whistling, ...) or, in its ``-ing``
+   form, of an animal (a class under *Animal* only: Purr) means that sound only when its maker
+   is a person or an animal. The maker is the source the word describes in its clause: the word
+   right after it (``"a humming engine"``), else the nearest before it with no conjunction in
+   between (``"an engine humming"``, ``"birds sing"``, ``"an engine idles and hums"``), else one
+   after ``of``/``from``/``by`` (``"humming and vibrating of an engine"``); sources are the
+   caption's other matches and the words of :data:`PERSON_WORDS` and :data:`OBJECT_WORDS`.
+   A person keeps the classes under *Human sounds* (``"a man whistling"``: Whistling, not the
+   Whistle); an animal drops them (``"birds singing"``: Bird only); a thing drops the classes
+   only under *Human sounds* or (``-ing``) *Animal* (``"an engine humming"``: Hum, not Humming;
+   ``"wind whistling"``: not Whistling). A word left without a class names no further event:
+   its maker is already matched.
 """
 
 from __future__ import annotations
@@ -50,11 +63,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from humanclap.data.ontology import Ontology
+from humanclap.data.senses import OBJECT_WORDS, PERSON_WORDS, CaptionWords, allowed_senses
 
 __all__ = [
     "AMBIGUOUS_WORDS",
     "FILLER_WORDS",
     "IRREGULAR_FORMS",
+    "OBJECT_WORDS",
+    "PERSON_WORDS",
     "KEPT_WORDS",
     "WORD_ALIASES",
     "CaptionMatcher",
@@ -154,6 +170,10 @@ def stem(word: str) -> str:
         w = w[:-1]
     w = _undouble(w)
     return WORD_ALIASES.get(w, w)
+
+
+_PERSON_STEMS = frozenset(stem(w) for w in PERSON_WORDS)
+_OBJECT_STEMS = frozenset(stem(w) for w in OBJECT_WORDS)
 
 
 def _synonym_keys(name: str) -> list[tuple[str, ...]]:
@@ -256,7 +276,7 @@ class CaptionMatcher:
         names without a parenthesised qualifier."""
         ids = span.class_ids
         others = sorted(
-            (s for s in spans if s is not span), key=lambda s: abs(s.first - span.first)
+            (s for s in spans if s.first != span.first), key=lambda s: abs(s.first - span.first)
         )
         if len(ids) > 1 and others:
             keys = {c: self._closeness(c, others) for c in ids}
@@ -278,11 +298,18 @@ class CaptionMatcher:
         """
         kept = [(w, s, e) for w, s, e in words(caption) if w.lower() not in FILLER_WORDS]
         stems = [stem(w) for w, _, _ in kept]
-        spans = self._spans(stems, _segments(caption, kept))
+        clauses = _segments(caption, kept)
+        spans = self._spans(stems, clauses)
+        context = CaptionWords(
+            spans, [w.lower() for w, _, _ in kept], clauses,
+            [s in _PERSON_STEMS for s in stems], [s in _OBJECT_STEMS for s in stems],
+        )  # fmt: skip
         found = []
         for span in spans:
             start, end = kept[span.first][1], kept[span.first + span.length - 1][2]
-            for class_id in self._resolve(span, spans, stems):
+            senses = allowed_senses(self.ontology, span, context)
+            allowed = _Span(span.first, span.length, senses)
+            for class_id in self._resolve(allowed, spans, stems) if allowed.class_ids else ():
                 found.append((caption[start:end], start, end, class_id))
         return found
 

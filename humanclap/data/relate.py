@@ -74,7 +74,9 @@ from typing import Literal
 
 import pandas as pd
 
-from humanclap.data.categories import load_categories
+from humanclap.data.audioset_labels import load_audioset_labels
+from humanclap.data.categories import ROOT_CATEGORIES_FILENAME, load_categories
+from humanclap.data.event_types import label_categories
 from humanclap.data.files import (
     ASPECTS,
     AUDIOCAPS_SPLITS,
@@ -93,6 +95,7 @@ from humanclap.data.locate import (
     relate_cache_dir,
     resolve_relate_root,
 )
+from humanclap.data.ontology import find_ontology, load_ontology
 from humanclap.data.pairs import explode_categories, pair_table
 from humanclap.data.screening import (
     load_all_rows,
@@ -135,34 +138,56 @@ def _screen(
     return ratings.reset_index(drop=True), screening
 
 
+def _label_table(required: bool, download: bool) -> pd.DataFrame | None:
+    """Top-level categories of RELATE's clips from AudioSet's labels (``None``: no ontology)."""
+    found = find_ontology(download_missing=download)
+    if found is None and not required:
+        return None
+    table = label_categories(load_audioset_labels(), load_ontology(found, download=download))
+    table.attrs["path"] = f"AudioSet labels of the clips (ontology {found})"
+    return table
+
+
+def _category_table(
+    categories: bool | Literal["auto", "xacle"] | str | os.PathLike,
+    root: Path,
+    origin: str,
+    download: bool,
+) -> tuple[pd.DataFrame | None, bool]:
+    """The category table ``categories`` asks for, and whether every clip must be covered."""
+    if isinstance(categories, (str, os.PathLike)) and categories not in ("auto", "xacle"):
+        return load_categories(path=categories), True
+    if categories == "xacle":
+        return load_categories(download=download), True
+    if categories not in (True, "auto"):
+        raise ValueError(
+            f"categories must be True, False, 'auto', 'xacle' or a path, got {categories!r}"
+        )
+    required = categories is True
+    if (root / ROOT_CATEGORIES_FILENAME).is_file():  # a RELATE-layout world's own table
+        return load_categories(root=root), required
+    # "auto" downloads the ontology only alongside RELATE files that are themselves managed.
+    allowed = download and (required or origin in ("cache", "download"))
+    return _label_table(required, allowed), required
+
+
 def _add_categories(
     ratings: pd.DataFrame,
-    categories: bool | Literal["auto"] | str | os.PathLike,
+    categories: bool | Literal["auto", "xacle"] | str | os.PathLike,
     root: Path,
     origin: str,
     download: bool,
 ) -> tuple[pd.DataFrame, str | None, int]:
-    """Add ``categories`` and ``category`` (see :func:`load_relate`); return the table's path
+    """Add ``categories`` and ``category`` (see :func:`load_relate`); return the table's source
     (or ``None``) and the number of rows whose clip it does not cover."""
     if categories is False:
         return ratings, None, 0
-    if isinstance(categories, (str, os.PathLike)) and categories != "auto":
-        table = load_categories(path=categories)
-        categories = True
-    elif categories in (True, "auto"):
-        table = load_categories(
-            root=root,
-            required=categories is True,
-            # "auto" downloads only alongside RELATE files that are themselves managed.
-            download=download and (categories is True or origin in ("cache", "download")),
-        )
-    else:
-        raise ValueError(f"categories must be True, False, 'auto' or a path, got {categories!r}")
+    table, required = _category_table(categories, root, origin, download)
     if table is None:
         return ratings, None, 0
     names = ratings["audiocap_id"].map(table.set_index("audiocap_id")["categories"])
     num_missing = int(names.isna().sum())
-    if num_missing and categories is True:
+    if num_missing and required:
         missing_ids = sorted(ratings.loc[names.isna(), "audiocap_id"].unique())
         raise RelateDataError(
             f"{table.attrs['path']}: no categories for {len(missing_ids)} audiocap_id(s) used in "
@@ -177,7 +202,7 @@ def load_relate(
     root: str | os.PathLike | None = None,
     aspect: str = "REL",
     screened: bool = True,
-    categories: bool | Literal["auto"] | str | os.PathLike = "auto",
+    categories: bool | Literal["auto", "xacle"] | str | os.PathLike = "auto",
     *,
     drop_anchors: bool = True,
     verify: bool | Literal["auto"] = "auto",
@@ -197,13 +222,19 @@ def load_relate(
         carry a split label. IS/OS: drop anchors and rows whose split is ``"unassigned"``.
         ``False`` keeps every row (``split`` is then ``"excluded"`` for REL-excluded rows and
         IS/OS anchors, ``"unassigned"`` for IS/OS rows without a derivable split).
-    categories : {"auto", True, False} or path-like
+    categories : {"auto", True, False, "xacle"} or path-like
         Add ``categories`` (AudioSet top-level names joined by ``"|"``, ``""`` when the clip is
-        not in the table) and ``category`` (the first name). ``"auto"``: use the table when
-        found (:func:`humanclap.data.categories.find_categories`; downloaded only when the
-        RELATE files themselves come from the cache), otherwise skip it silently;
-        ``True``: required, and every clip must be covered; ``False``: skip; a path: read
-        that table (required, every clip covered).
+        not covered) and ``category`` (the first name). ``"auto"``: a RELATE-layout root's own
+        ``audiocaps_categories.csv`` (a simulated world) when present; otherwise the top-level
+        categories of the AudioSet labels AudioSet's annotators gave each clip
+        (:func:`humanclap.data.load_audioset_labels`, rolled up with the ontology:
+        :func:`humanclap.data.label_categories`), when the ontology is found
+        (:func:`humanclap.data.find_ontology`; downloaded only when the RELATE files themselves
+        come from the cache), otherwise none, silently. ``True``: the same, required, and every
+        clip must be covered. ``"xacle"``: the XACLE baseline's caption-derived category table
+        (:func:`humanclap.data.load_categories`; for 374 of RELATE's 1,986 clips a strict subset
+        of the labels' categories). ``False``: none. A path: that table (XACLE layout;
+        required, every clip covered).
     drop_anchors : bool
         Keyword only. With ``screened``, also drop anchor rows that the REL file labels with a
         split (see module doc). ``False`` gives the README's 17,774 REL rows.
@@ -225,7 +256,7 @@ def load_relate(
         [, ``categories``, ``category``]. ``df.attrs`` holds ``aspect``, ``root``, ``screened``,
         ``screening`` (counts of removed rows, see :func:`screening_summary`; ``None`` when not
         screened), ``split_rule`` (IS/OS: rows per split rule; ``None`` for REL),
-        ``categories`` (path of the table used, or ``None``) and ``categories_missing_rows``.
+        ``categories`` (the table used, or ``None``) and ``categories_missing_rows``.
 
     Raises
     ------

@@ -9,7 +9,10 @@
 - no integer index (a named or non-integer index becomes the first column);
 - counts as integers with thousands separators, other numbers with ``decimals`` decimals,
   p-values as ``< 0.001`` below that, missing values as ``–``;
-- internal columns (:data:`INTERNAL`, such as ``n_boot_valid``) left out unless named.
+- internal columns (:data:`INTERNAL`, such as ``n_boot_valid``) left out unless named;
+- the bootstrap's resampling unit (a ``resampled`` column: ``captions`` or ``pairs``) said in
+  the header of the bootstrap's intervals (``lo``/``hi``, ``diff_lo``/``diff_hi``, the columns
+  :mod:`humanclap.stats` gives them), ``SRCC [95% CI, captions resampled]``.
 
 It returns a pandas ``Styler`` whose HTML is deterministic (its id is a hash of the content), so
 an executed chapter is the same every time it is run. :func:`table_text` gives the same cells as
@@ -79,7 +82,17 @@ LABELS: dict[str, str] = {
 
 #: Columns that are bookkeeping, not results: left out unless asked for by name.
 INTERNAL: frozenset[str] = frozenset(
-    {"n_boot", "n_boot_valid", "seed", "hash", "run_hash", "out_dir", "path", "wavname_full"}
+    {
+        "n_boot",
+        "n_boot_valid",
+        "seed",
+        "hash",
+        "run_hash",
+        "out_dir",
+        "path",
+        "wavname_full",
+        "resampled",
+    }
 )
 
 _P_VALUE = re.compile(r"^p($|_)")
@@ -194,6 +207,15 @@ def _select(
     return table[list(dict.fromkeys(kept))], labels
 
 
+def _with_unit(interval: str, table: pd.DataFrame) -> str:
+    """``interval`` with what the bootstrap of ``table`` resampled (its ``resampled`` column),
+    e.g. ``"95% CI, captions resampled"``; unchanged without the column."""
+    if "resampled" not in table.columns:
+        return interval
+    units = sorted({str(u) for u in table["resampled"].dropna() if str(u)})
+    return f"{interval}, {' or '.join(units)} resampled" if units else interval
+
+
 def table_text(
     table: pd.DataFrame,
     *,
@@ -213,6 +235,7 @@ def table_text(
     if not 0 <= decimals <= 6:
         raise ValueError(f"format_table: decimals must be 0..6, got {decimals}")
     frame, labels = _select(_with_index(table), columns)
+    resampled = _with_unit(interval, table)
     intervals = _interval_columns(frame.columns)
     parts = {part for pair in intervals.values() for part in pair}
     out: dict[str, list[str]] = {}
@@ -227,7 +250,8 @@ def table_text(
                 t if a == "–" and b == "–" else f"{t} [{a}, {b}]"
                 for t, a, b in zip(text, lo, hi, strict=True)
             ]
-            header = f"{header} [{interval}]"
+            boot = intervals[col] in (("lo", "hi"), ("diff_lo", "diff_hi"))
+            header = f"{header} [{resampled if boot else interval}]"
         out[header] = text
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
@@ -254,7 +278,9 @@ def format_table(
     caption : str, optional
         A caption above the table.
     interval : str
-        What the brackets are, in the header (``"SRCC [95% CI]"``).
+        What the brackets are, in the header (``"SRCC [95% CI]"``); a table with a
+        ``resampled`` column adds its unit to the bootstrap's intervals (``lo``/``hi``,
+        ``diff_lo``/``diff_hi``): ``"SRCC [95% CI, captions resampled]"``.
 
     Returns
     -------

@@ -4,7 +4,8 @@ Submodules (one concern each; every public name is re-exported here, e.g.
 ``humanclap.stats.bootstrap_report``):
 
 - :mod:`humanclap.stats.agreement` -- SRCC / LCC / KTAU / MSE against humans, bootstrap intervals.
-- :mod:`humanclap.stats.bootstrap` -- the vectorised resampling behind those intervals.
+- :mod:`humanclap.stats.bootstrap` -- the vectorised resampling behind those intervals: captions
+  by default (``clusters=``, all the pairs of a caption together), or pairs (``unit="pair"``).
 - :mod:`humanclap.stats.seeds` -- several-seed recipes against a reference (two-level bootstrap).
 - :mod:`humanclap.stats.multiple` -- Holm (planned families) and Benjamini-Hochberg q-values (rankings).
 - :mod:`humanclap.stats.interrater` -- reliability of the pair means (ANOVA ICCs, split halves).

@@ -10,11 +10,14 @@ care which). ``human=`` is the deprecated name of ``target``. The four metrics a
 - ``ktau``: Kendall's tau-b (corrected for ties, as :func:`scipy.stats.kendalltau`),
 - ``mse``: mean squared error ``mean((pred - target) ** 2)`` on the scale given (lower is better).
 
-Bootstrap intervals are percentile intervals from resampling *pairs*: each resample draws ``n``
-indices with replacement and uses the same indices for ``pred`` and ``target`` (and, in
-:func:`paired_comparison`, for both predictors). The resampling itself, and its speed, are
-described in :mod:`humanclap.stats.bootstrap`. A resample in which ``pred`` or ``target`` is
-constant has no correlation; such resamples are left out of the percentiles and counted in
+Bootstrap intervals are percentile intervals. By default they resample **captions**
+(``unit="caption"``, ``clusters=`` the caption of each pair): all the pairs of a drawn caption
+enter the resample together, since RELATE rates each caption with about three clips;
+``unit="pair"`` resamples pairs as if independent. A resample is used for ``pred`` and
+``target`` alike (and, in :func:`paired_comparison`, for both predictors). Every result says
+its unit (``resampled``: ``"captions"`` or ``"pairs"``). The resampling itself, and its speed,
+are described in :mod:`humanclap.stats.bootstrap`. A resample in which ``pred`` or ``target``
+is constant has no correlation; such resamples are left out of the percentiles and counted in
 ``n_boot_valid``.
 """
 
@@ -30,7 +33,9 @@ from humanclap.stats._checks import _check_boot_args, _check_inputs, _iter_group
 from humanclap.stats.bootstrap import (
     _boot_distributions,
     _bootstrap_p_value,
+    _check_unit,
     _percentile_interval,
+    _unit_codes,
 )
 from humanclap.utils import renamed_arguments
 
@@ -96,6 +101,9 @@ def bootstrap_report(
     ci: float = 0.95,
     seed: int | None = 0,
     metrics: Sequence[str] = METRICS,
+    *,
+    clusters=None,
+    unit: str = "caption",
 ) -> pd.DataFrame:
     """Point estimates and percentile-bootstrap intervals of the agreement metrics.
 
@@ -104,25 +112,38 @@ def bootstrap_report(
     pred, target : array-like, shape (n,)
         One value per pair (see :func:`correlation_report` for the checks).
     n_boot : int
-        Number of bootstrap resamples of the ``n`` pairs.
+        Number of bootstrap resamples.
     ci : float
         Interval level, e.g. 0.95 gives the 2.5 and 97.5 percentiles.
     seed : int or None
         Seed of ``np.random.default_rng``; the same seed gives the same intervals.
     metrics : sequence of str
         Subset of ``("srcc", "lcc", "ktau", "mse")``.
+    clusters : array-like, shape (n,), optional
+        The caption of each pair (any labels, e.g. ``pairs["text"]``); needed for
+        ``unit="caption"``.
+    unit : {"caption", "pair"}
+        What a resample draws with replacement: captions (all pairs of a caption together;
+        the default) or pairs.
 
     Returns
     -------
     pd.DataFrame
         Indexed by ``metric``; columns ``estimate`` (on all pairs), ``lo``, ``hi``, ``n``
-        (pairs) and ``n_boot_valid`` (resamples with a defined value; a resample where an
-        input is constant has no correlation).
+        (pairs), ``n_boot_valid`` (resamples with a defined value; a resample where an input
+        is constant has no correlation) and ``resampled`` (``"captions"`` or ``"pairs"``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`correlation_report`; a bad bootstrap argument; ``unit="caption"`` without
+        ``clusters`` (or clusters of the wrong length or with missing labels).
     """
     metrics = _check_metrics(metrics)
     _check_boot_args(n_boot, ci)
     p, h = _check_inputs(pred, target, need_variation=bool(CORRELATIONS & set(metrics)))
-    boot = _boot_distributions([p], h, metrics, n_boot, seed)[0]
+    units = _unit_codes(len(h), clusters, unit)
+    boot = _boot_distributions([p], h, metrics, n_boot, seed, units)[0]
     rows = []
     for m in metrics:
         lo, hi, n_valid = _percentile_interval(boot[m], ci)
@@ -134,6 +155,7 @@ def bootstrap_report(
                 "hi": hi,
                 "n": len(p),
                 "n_boot_valid": n_valid,
+                "resampled": _check_unit(unit),
             }
         )
     return pd.DataFrame(rows).set_index("metric")
@@ -148,6 +170,9 @@ def paired_comparison(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int | None = 0,
+    *,
+    clusters=None,
+    unit: str = "caption",
 ) -> dict[str, float]:
     """Compare two predictors on the same pairs with a paired bootstrap.
 
@@ -158,8 +183,8 @@ def paired_comparison(
     metric : {"srcc", "lcc", "ktau", "mse"}
         For the correlations higher is better; for ``mse`` LOWER is better, so a negative
         ``diff`` means ``b`` is better.
-    n_boot, ci, seed :
-        As in :func:`bootstrap_report`. Each resample uses the same pair indices for
+    n_boot, ci, seed, clusters, unit :
+        As in :func:`bootstrap_report`. Each resample (of captions by default) is the same for
         ``pred_a``, ``pred_b`` and ``target``.
 
     Returns
@@ -167,7 +192,8 @@ def paired_comparison(
     dict
         ``metric``; ``a`` and ``b`` (metric on all pairs); ``diff = b - a``; ``lo``/``hi``: the
         percentile interval of the bootstrap distribution of ``diff``; ``p_value``; ``n``;
-        ``n_boot``; ``n_boot_valid`` (resamples where both values are defined).
+        ``n_boot``; ``n_boot_valid`` (resamples where both values are defined); ``resampled``
+        (``"captions"`` or ``"pairs"``).
 
     Notes
     -----
@@ -182,7 +208,8 @@ def paired_comparison(
     need = metric in CORRELATIONS
     a, h = _check_inputs(pred_a, target, need_variation=need, pred_name="pred_a")
     b, _ = _check_inputs(pred_b, target, need_variation=need, pred_name="pred_b")
-    boot_a, boot_b = _boot_distributions([a, b], h, (metric,), n_boot, seed)
+    units = _unit_codes(len(h), clusters, unit)
+    boot_a, boot_b = _boot_distributions([a, b], h, (metric,), n_boot, seed, units)
     d = boot_b[metric] - boot_a[metric]
     d = d[np.isfinite(d)]
     lo, hi, n_valid = _percentile_interval(d, ci)
@@ -199,6 +226,7 @@ def paired_comparison(
         "n": len(h),
         "n_boot": int(n_boot),
         "n_boot_valid": n_valid,
+        "resampled": _check_unit(unit),
     }
 
 
@@ -213,6 +241,9 @@ def grouped_report(
     seed: int | None = 0,
     min_n: int = 10,
     metrics: Sequence[str] = METRICS,
+    *,
+    clusters: str | None = "text",
+    unit: str = "caption",
 ) -> pd.DataFrame:
     """:func:`bootstrap_report` for each group of a pair table.
 
@@ -229,41 +260,76 @@ def grouped_report(
         group's row equals ``bootstrap_report`` on that group alone.
     min_n : int
         Groups with fewer pairs are kept with NaN values and ``valid=False``.
+    clusters : str or None
+        The column of each pair's caption (default ``"text"``, RELATE's caption column): with
+        ``unit="caption"`` each group's resamples draw its captions, all their pairs in the
+        group together.
+    unit : {"caption", "pair"}
+        As in :func:`bootstrap_report`.
 
     Returns
     -------
     pd.DataFrame
         Long table, one row per group and metric: the ``by`` column(s), ``metric``,
-        ``estimate``, ``lo``, ``hi``, ``n``, ``n_boot_valid``, ``valid`` (bool) and ``note``
+        ``estimate``, ``lo``, ``hi``, ``n``, ``n_boot_valid``, ``valid`` (bool), ``note``
         (why a row is invalid: ``"n < min_n"`` or the input error, e.g. a constant column;
-        empty when valid).
+        empty when valid) and ``resampled`` (``"captions"`` or ``"pairs"``).
+
+    Raises
+    ------
+    ValueError
+        A column is missing (``clusters`` included, with ``unit="caption"``) or has missing
+        captions; a bad argument.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     metrics = _check_metrics(metrics)
+    resampled = _check_unit(unit)
     missing = [c for c in [pred, target, *by_cols] if c not in df.columns]
     if missing:
         raise ValueError(f"df: missing column(s) {missing}; has {list(df.columns)}")
-    boot_kw = {"n_boot": n_boot, "ci": ci, "seed": seed, "metrics": metrics}
+    cluster_col = _cluster_column(df, clusters, unit)
+    boot_kw = {"n_boot": n_boot, "ci": ci, "seed": seed, "metrics": metrics, "unit": unit}
     rows = []
     for _, labels, sub in _iter_groups(df, by_cols):
-        table, note = _group_table(sub, pred, target, min_n, boot_kw)
+        table, note = _group_table(sub, pred, target, min_n, boot_kw, cluster_col)
         for m in metrics:
             row = {**labels, "metric": m}
             if table is None:
                 row.update(estimate=np.nan, lo=np.nan, hi=np.nan, n=len(sub), n_boot_valid=0)
             else:
                 row.update(table.loc[m].to_dict())
-            row.update(valid=table is not None, note=note)
+            row.update(valid=table is not None, note=note, resampled=resampled)
             rows.append(row)
-    out = pd.DataFrame(
-        rows,
-        columns=[*by_cols, "metric", "estimate", "lo", "hi", "n", "n_boot_valid", "valid", "note"],
-    )
+    columns = [*by_cols, "metric", "estimate", "lo", "hi", "n", "n_boot_valid", "valid", "note"]
+    out = pd.DataFrame(rows, columns=[*columns, "resampled"])
     return out.astype({"n": int, "n_boot_valid": int, "valid": bool})
 
 
+def _cluster_column(df: pd.DataFrame, clusters: str | None, unit: str) -> str | None:
+    """The caption column of ``df`` for ``unit="caption"`` (checked: present, no missing
+    value), None for ``unit="pair"``; raise ValueError naming ``clusters``."""
+    if unit == "pair":
+        return None
+    if clusters is None or clusters not in df.columns:
+        raise ValueError(
+            f"clusters: unit='caption' needs the column of each pair's caption, got "
+            f"{clusters!r}; df has {list(df.columns)} (or pass unit='pair')"
+        )
+    na = df[clusters].isna().to_numpy()
+    if na.any():
+        raise ValueError(
+            f"df[{clusters!r}]: {int(na.sum())} missing caption(s), rows {list(df.index[na][:10])}"
+        )
+    return clusters
+
+
 def _group_table(
-    sub: pd.DataFrame, pred: str, target: str, min_n: int, boot_kw: dict
+    sub: pd.DataFrame,
+    pred: str,
+    target: str,
+    min_n: int,
+    boot_kw: dict,
+    cluster_col: str | None = None,
 ) -> tuple[pd.DataFrame | None, str]:
     """:func:`bootstrap_report` of one group of :func:`grouped_report`, or None and why not.
 
@@ -272,7 +338,9 @@ def _group_table(
     sub : pd.DataFrame
         The group's pairs, shape (n, k).
     boot_kw : dict
-        ``n_boot``, ``ci``, ``seed`` and ``metrics`` of :func:`bootstrap_report`.
+        ``n_boot``, ``ci``, ``seed``, ``metrics`` and ``unit`` of :func:`bootstrap_report`.
+    cluster_col : str or None
+        The caption column (for ``unit="caption"``).
 
     Returns
     -------
@@ -285,6 +353,10 @@ def _group_table(
     if n < min_n:
         return None, f"n < min_n ({n} < {min_n})"
     try:
-        return bootstrap_report(sub[pred].to_numpy(), sub[target].to_numpy(), **boot_kw), ""
+        clusters = None if cluster_col is None else sub[cluster_col].to_numpy()
+        table = bootstrap_report(
+            sub[pred].to_numpy(), sub[target].to_numpy(), clusters=clusters, **boot_kw
+        )
+        return table, ""
     except ValueError as err:
         return None, str(err)

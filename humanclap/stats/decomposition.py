@@ -25,7 +25,12 @@ import pandas as pd
 
 from humanclap.stats._checks import _as_vector, _check_boot_args
 from humanclap.stats.agreement import CORRELATIONS, _point_metric
-from humanclap.stats.bootstrap import _percentile_interval
+from humanclap.stats.bootstrap import (
+    _check_unit,
+    _percentile_interval,
+    _unit_codes,
+    _unit_index_sampler,
+)
 
 __all__ = ["within_between"]
 
@@ -124,16 +129,19 @@ def _bootstrap_components(
     metric: str,
     n_boot: int,
     seed: int | None,
+    units: tuple[np.ndarray, int],
 ) -> np.ndarray:
-    """:func:`_components` of ``n_boot`` resamples of the pairs, shape (n_boot, n_groups + 4).
+    """:func:`_components` of ``n_boot`` resamples, shape (n_boot, n_groups + 4).
 
-    Each resample draws ``n`` pairs with replacement from all pairs (not within groups), as the
-    overall interval of :func:`humanclap.stats.bootstrap_report` does.
+    Each resample draws the units (captions or pairs, ``units`` as ``bootstrap._unit_codes``)
+    with replacement from all of them (not within groups), as the overall interval of
+    :func:`humanclap.stats.bootstrap_report` does.
     """
     rng = np.random.default_rng(seed)
+    draw = _unit_index_sampler(*units)
     out = np.empty((n_boot, n_groups + len(COMPONENTS)))
     for b in range(n_boot):
-        idx = rng.integers(0, len(p), size=len(p))
+        idx = draw(rng)
         out[b] = _components(p[idx], h[idx], codes[idx], n_groups, metric)[0]
     return out
 
@@ -147,6 +155,8 @@ def within_between(
     n_boot: int = 0,
     ci: float = 0.95,
     seed: int | None = 0,
+    clusters=None,
+    unit: str = "caption",
 ) -> pd.DataFrame:
     """Within-group, pooled-within, between-group and overall agreement of ``pred``.
 
@@ -159,12 +169,16 @@ def within_between(
     metric : {"srcc", "lcc", "ktau"}
         The correlation.
     n_boot : int
-        Percentile-bootstrap resamples of the pairs for ``lo``/``hi``; 0 skips the intervals
-        (NaN).
+        Percentile-bootstrap resamples for ``lo``/``hi``; 0 skips the intervals (NaN).
     ci : float
         Interval level.
     seed : int or None
         Seed of ``np.random.default_rng``.
+    clusters : array-like, shape (n,), optional
+        The caption of each pair; needed for ``unit="caption"`` when ``n_boot > 0``.
+    unit : {"caption", "pair"}
+        What a resample draws with replacement: captions, all their pairs together (the
+        default), or pairs.
 
     Returns
     -------
@@ -175,13 +189,14 @@ def within_between(
         ``n`` (pairs; for ``pooled_within`` those of the groups with a defined value),
         ``weight`` (of a ``within`` row in ``pooled_within``: ``n_g`` over the
         pairs of the groups with a defined value; 0 for an undefined group, NaN for the other
-        rows) and ``note`` (why a value is NaN, e.g. ``"predictions constant"``).
+        rows), ``note`` (why a value is NaN, e.g. ``"predictions constant"``) and
+        ``resampled`` (``"captions"`` or ``"pairs"``; empty without intervals).
 
     Raises
     ------
     ValueError
         Naming the parameter: lengths differ, NaN/inf values, missing group labels, an unknown
-        metric, fewer than 3 pairs.
+        metric, fewer than 3 pairs, ``unit="caption"`` with ``n_boot > 0`` and no ``clusters``.
     """
     if metric not in CORRELATIONS:
         raise ValueError(f"metric: expected one of {sorted(CORRELATIONS)}, got {metric!r}")
@@ -198,7 +213,8 @@ def within_between(
     values, sizes, notes = _components(p, h, codes, n_groups, metric)
     if n_boot:
         _check_boot_args(n_boot, ci)
-        boot = _bootstrap_components(p, h, codes, n_groups, metric, n_boot, seed)
+        units = _unit_codes(len(p), clusters, unit)
+        boot = _bootstrap_components(p, h, codes, n_groups, metric, n_boot, seed, units)
         bounds = [_percentile_interval(boot[:, j], ci)[:2] for j in range(len(values))]
     else:
         bounds = [(np.nan, np.nan)] * len(values)
@@ -216,5 +232,7 @@ def within_between(
     table["lo"] = [lo for lo, _ in bounds]
     table["hi"] = [hi for _, hi in bounds]
     table["note"] = notes
+    table["resampled"] = _check_unit(unit) if n_boot else ""
     table.attrs["metric"] = metric
-    return table[["component", "group", "estimate", "lo", "hi", "n", "weight", "note"]]
+    columns = ["component", "group", "estimate", "lo", "hi", "n", "weight", "note", "resampled"]
+    return table[columns]

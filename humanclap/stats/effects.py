@@ -2,7 +2,9 @@
 
 :func:`calibrated_residuals` puts a model's pair score on the rating scale and subtracts it from
 every rating; :func:`standardized_effects` compares how far conditions (e.g. sources, prompt
-edits) move human and model scores, in standard deviations against a baseline.
+edits) move human and model scores, in standard deviations against a baseline; its bootstrap
+resamples captions by default (all the pairs of a caption together, condition and baseline
+alike), or the condition's and the baseline's pairs independently (``unit="pair"``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from humanclap.stats._checks import PAIR, _check_boot_args, _check_ratings
+from humanclap.stats.agreement import _cluster_column
+from humanclap.stats.bootstrap import _check_unit, _unit_codes, _unit_weights
 
 
 def calibrated_residuals(
@@ -93,14 +97,20 @@ def standardized_effects(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int | None = 0,
+    *,
+    clusters: str | None = "text",
+    unit: str = "caption",
 ) -> pd.DataFrame:
     """How far each condition moves each score, in standard deviations, against a baseline.
 
     Each column of ``cols`` is standardised over all rows of ``df`` (z = (x - mean) / sd), so
     effects of different scores (a human rating, a model's cosine) are comparable. The
-    effect of a condition on a score is ``mean z | condition - mean z | baseline``; its
-    percentile-bootstrap interval resamples the condition's rows and the baseline's rows
-    independently (the same resamples for every column, so ratios are paired).
+    effect of a condition on a score is ``mean z | condition - mean z | baseline``. Its
+    percentile-bootstrap interval resamples the captions of all rows (``unit="caption"``, the
+    default: a drawn caption brings all its rows, in the condition and in the baseline alike;
+    a resample without a row of the condition is left out), or the condition's rows and the
+    baseline's rows independently (``unit="pair"``); the same resamples for every column, so
+    ratios are paired.
 
     Parameters
     ----------
@@ -114,12 +124,17 @@ def standardized_effects(
         Reference rows (e.g. faithful renders).
     n_boot, ci, seed :
         Bootstrap resamples, interval level and seed.
+    clusters : str or None
+        The caption column of ``df`` (default ``"text"``), for ``unit="caption"``.
+    unit : {"caption", "pair"}
+        What the bootstrap resamples (see above).
 
     Returns
     -------
     pd.DataFrame
         One row per condition and column: ``condition``, ``col``, ``n``, ``effect``, ``lo``,
-        ``hi``; conditions with fewer than 2 rows get NaN and a ``note``.
+        ``hi``, ``note`` (conditions with fewer than 2 rows get NaN and why) and
+        ``resampled`` (``"captions"`` or ``"pairs"``).
     """
     cols = list(cols)
     missing = [c for c in cols if c not in df.columns]
@@ -130,13 +145,19 @@ def standardized_effects(
     if len(base) < 2:
         raise ValueError(f"baseline: {len(base)} row(s); need at least 2")
     _check_boot_args(n_boot, ci)
+    resampled = _check_unit(unit)
     rng = np.random.default_rng(seed)
+    weights = None
+    if unit == "caption":
+        labels = df[_cluster_column(df, clusters, unit)].to_numpy()
+        weights = _unit_weights(rng, *_unit_codes(len(df), labels, unit), n_boot)
     alpha = (1.0 - ci) / 2.0
     rows = []
     for name, m in conditions.items():
         idx = np.flatnonzero(_mask(df, f"conditions[{name!r}]", m))
-        rows.extend(_effect_rows(name, idx, base, z, cols, rng, n_boot, alpha))
+        rows.extend(_effect_rows(name, idx, base, z, cols, rng, n_boot, alpha, weights))
     out = pd.DataFrame(rows, columns=["condition", "col", "n", "effect", "lo", "hi", "note"])
+    out["resampled"] = resampled
     out.attrs["n_baseline"] = len(base)
     return out
 
@@ -174,6 +195,7 @@ def _effect_rows(
     rng: np.random.Generator,
     n_boot: int,
     alpha: float,
+    weights: np.ndarray | None = None,
 ) -> list[dict]:
     """Rows of :func:`standardized_effects` for one condition, one per column of ``z``.
 
@@ -190,6 +212,9 @@ def _effect_rows(
         condition has fewer than 2 rows (its rows are then NaN with a ``note``).
     alpha : float
         Tail probability of each end of the percentile interval.
+    weights : np.ndarray, shape (n_boot, n_rows), optional
+        Copies of each row in each caption resample; None: the rows of the condition and of
+        the baseline are resampled independently with ``rng``.
     """
     if len(idx) < 2:
         return [
@@ -204,13 +229,20 @@ def _effect_rows(
             )
             for c in cols
         ]
-    bi = idx[rng.integers(0, len(idx), size=(n_boot, len(idx)))]
-    bb = base[rng.integers(0, len(base), size=(n_boot, len(base)))]
+    if weights is None:
+        bi = idx[rng.integers(0, len(idx), size=(n_boot, len(idx)))]
+        bb = base[rng.integers(0, len(base), size=(n_boot, len(base)))]
     rows = []
     for c in cols:
         zc = z[c]
-        boot = zc[bi].mean(axis=1) - zc[bb].mean(axis=1)
-        lo, hi = np.quantile(boot, [alpha, 1.0 - alpha])
+        if weights is None:
+            boot = zc[bi].mean(axis=1) - zc[bb].mean(axis=1)
+        else:
+            wi, wb = weights[:, idx], weights[:, base]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot = wi @ zc[idx] / wi.sum(axis=1) - wb @ zc[base] / wb.sum(axis=1)
+            boot = boot[np.isfinite(boot)]  # resamples without a row of either side
+        lo, hi = np.quantile(boot, [alpha, 1.0 - alpha]) if len(boot) else (np.nan, np.nan)
         rows.append(
             dict(
                 condition=name,

@@ -1,7 +1,7 @@
 """Recipes trained with several seeds each, compared with a reference recipe.
 
-A two-level paired bootstrap (test pairs and training seeds) with Holm-adjusted p-values; see
-:func:`seed_comparison`.
+A two-level paired bootstrap (test captions, or pairs, and training seeds) with Holm-adjusted
+p-values; see :func:`seed_comparison`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from humanclap.stats.agreement import CORRELATIONS, _check_metrics, _point_metri
 from humanclap.stats.bootstrap import (
     _boot_distributions,
     _bootstrap_p_value,
+    _check_unit,
     _percentile_interval,
+    _unit_codes,
 )
 from humanclap.stats.multiple import holm
 from humanclap.utils import renamed_arguments
@@ -32,15 +34,19 @@ def seed_comparison(
     n_boot: int = 1000,
     ci: float = 0.95,
     seed: int | None = 0,
+    *,
+    clusters=None,
+    unit: str = "caption",
 ) -> pd.DataFrame:
     """Compare models trained with several seeds each against a reference model.
 
     For a training recipe (a loss, a lambda, ...) the quantity of interest is its metric
     averaged over training seeds. Its uncertainty has two sources: which test pairs were drawn
     and which seeds were drawn. A two-level bootstrap covers both: every resample draws the
-    test pairs with replacement (the same pairs for all models: paired) and, independently
-    for each recipe, its seeds with replacement; the recipe's value in the resample is the
-    mean over the drawn seeds of the metric on the drawn pairs.
+    test captions with replacement, all the pairs of a drawn caption together (or the pairs,
+    with ``unit="pair"``; the same draws for all models: paired) and, independently for each
+    recipe, its seeds with replacement; the recipe's value in the resample is the mean over
+    the drawn seeds of the metric on the drawn pairs.
 
     Parameters
     ----------
@@ -53,6 +59,10 @@ def seed_comparison(
         For ``mse`` lower is better (a negative ``diff`` is an improvement).
     n_boot, ci, seed :
         Resamples, interval level, seed.
+    clusters : array-like, shape (n,), optional
+        The caption of each test pair; needed for ``unit="caption"``.
+    unit : {"caption", "pair"}
+        The first level's unit: captions (the default) or pairs.
 
     Returns
     -------
@@ -62,8 +72,8 @@ def seed_comparison(
         of the seed mean), ``diff`` = mean - reference mean, ``diff_lo``/``diff_hi``,
         ``p_value`` (two-sided bootstrap p of ``diff``, as in
         :func:`humanclap.stats.agreement.paired_comparison`), ``p_holm`` (Holm-adjusted over
-        the non-reference recipes) and ``significant`` (``p_holm < 1 - ci``). The reference row
-        has ``diff = 0`` and NaN tests.
+        the non-reference recipes), ``significant`` (``p_holm < 1 - ci``) and ``resampled``
+        (``"captions"`` or ``"pairs"``). The reference row has ``diff = 0`` and NaN tests.
     """
     (metric,) = _check_metrics((metric,), "metric")
     _check_boot_args(n_boot, ci)
@@ -72,11 +82,13 @@ def seed_comparison(
     need = metric in CORRELATIONS
     h = _as_vector(target, "target")
     arrays = _seed_arrays(preds, h, need)
-    dist, point = _seed_distributions(arrays, h, metric, n_boot, seed)
+    units = _unit_codes(len(h), clusters, unit)
+    dist, point = _seed_distributions(arrays, h, metric, n_boot, seed, units)
     rows = [_seed_row(name, dist, point, reference, ci) for name in arrays]
     out = pd.DataFrame(rows)
     out["p_holm"] = holm(out["p_value"].to_numpy())
     out["significant"] = out["p_holm"] < (1.0 - ci)
+    out["resampled"] = _check_unit(unit)
     return out
 
 
@@ -115,16 +127,19 @@ def _seed_distributions(
     metric: str,
     n_boot: int,
     seed: int | None,
+    units: tuple[np.ndarray, int] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Two-level bootstrap of each recipe's seed mean, and its per-seed point estimates.
 
-    The pair resamples come from ``default_rng(seed)`` (shared by every model), the seed
-    resamples from ``default_rng(seed + 1)`` (recipe by recipe, in input order).
+    The caption (or pair) resamples come from ``default_rng(seed)`` (shared by every model),
+    the seed resamples from ``default_rng(seed + 1)`` (recipe by recipe, in input order).
 
     Parameters
     ----------
     arrays : dict of name -> np.ndarray, shape (n_seeds, n)
     h : np.ndarray, shape (n,)
+    units : (codes, k), optional
+        The resampling unit of each pair (``bootstrap._unit_codes``); None: pairs.
 
     Returns
     -------
@@ -134,7 +149,7 @@ def _seed_distributions(
         The metric of each seed on all pairs.
     """
     flat = [row for arr in arrays.values() for row in arr]
-    boots = _boot_distributions(flat, h, (metric,), n_boot, seed)
+    boots = _boot_distributions(flat, h, (metric,), n_boot, seed, units)
     rng = np.random.default_rng(None if seed is None else seed + 1)
     dist: dict[str, np.ndarray] = {}
     point: dict[str, np.ndarray] = {}
