@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from humanclap import stats
+from humanclap.agree.checks import check_events, check_joined
 from humanclap.agree.events import rank_events
 from humanclap.data import explode_categories
 from humanclap.stats import PAIR
@@ -263,37 +264,6 @@ class AgreementReport:
         return self.agreement[self.agreement["grouping"] == "overall"].set_index("metric")
 
 
-def _check_joined(joined: pd.DataFrame, pred: str, target: str, against: str | None) -> None:
-    """Raise ValueError naming the column or pairs when ``joined`` cannot be analysed."""
-    needed = [*PAIR, "source", pred, target] + ([against] if against else [])
-    missing = [c for c in needed if c not in joined.columns]
-    if missing:
-        raise ValueError(f"joined: missing column(s) {missing}; has {list(joined.columns)}")
-    for col in (pred, target, *([against] if against else [])):
-        values = pd.to_numeric(joined[col], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(values) if col != against else np.isinf(values)
-        if bad.any():
-            shown = joined.loc[bad, list(PAIR)].head(3).to_dict("records")
-            raise ValueError(f"joined[{col!r}]: {int(bad.sum())} non-finite value(s), e.g. {shown}")
-    dup = joined.duplicated(list(PAIR))
-    if dup.any():
-        raise ValueError(
-            f"joined: {int(dup.sum())} pair(s) occur twice, e.g. {joined.loc[dup, list(PAIR)].head(3).to_dict('records')}"
-        )
-
-
-def _check_events(events: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``events`` with its columns checked (``wavname``, ``text``, ``event``), rows without an
-    event (NaN or ``""``, as :func:`humanclap.data.events.explode_events` marks them) dropped."""
-    if events is None:
-        return None
-    missing = [c for c in [*PAIR, "event"] if c not in events.columns]
-    if missing:
-        raise ValueError(f"events: missing column(s) {missing}; has {list(events.columns)}")
-    keep = events["event"].notna() & (events["event"].astype(str).str.strip() != "")
-    return events[keep]  # a pair without an event type (NaN or "") is in no event group
-
-
 def _decomposition(pairs: pd.DataFrame, columns: Sequence[str], target: str, boot: dict):
     """SRCC within and between sources of each prediction column (rows where it is present)."""
     tables = []
@@ -367,7 +337,7 @@ def agreement_report(
         A column is missing, a prediction or target is not finite, a pair occurs twice, the
         predictions are constant, fewer than 3 pairs, a bad bootstrap argument.
     """
-    _check_joined(joined, pred, target, against)
+    check_joined(joined, pred, target, against)
     pairs = joined.reset_index(drop=True).copy()
     columns = [pred] + ([against] if against else [])
     calibration = {}
@@ -376,7 +346,7 @@ def agreement_report(
         intercept, slope = calibrate(pairs.loc[have, col], pairs.loc[have, target])
         pairs[f"{col}_calibrated"] = intercept + slope * pairs[col]
         calibration[col] = (intercept, slope)
-    events = _check_events(events)
+    events = check_events(events)
     long, notes = stack_groupings(pairs, events)
     boot = {"n_boot": n_boot, "seed": seed, "min_n": min_pairs, "unit": unit}
     table = _agreement(long, pred, target, boot)
