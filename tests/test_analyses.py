@@ -27,10 +27,15 @@ def test_validation_table_by_hand() -> None:
 
 
 def test_choice_uses_the_mean_over_seeds_and_only_the_candidates() -> None:
-    assert choose_on_validation(SUMMARY, ["a", "b", "c"]) == "b"  # c's best seed alone: 0.60
-    assert choose_on_validation(SUMMARY, ["a", "c"]) == "a"
+    strict = {"tolerance": 0}
+    assert choose_on_validation(SUMMARY, ["a", "b", "c"], **strict) == "b"  # c's best seed: 0.60
+    assert choose_on_validation(SUMMARY, ["a", "c"], **strict) == "a"
     tied = SUMMARY.assign(best_val_srcc=0.5)
     assert choose_on_validation(tied, ["c", "a"]) == "c"  # a tie goes to the first listed
+    # the default tolerance is the seeds' pooled standard error of a difference (0.113 here):
+    # a (0.45) is within it of b (0.46), and listed first
+    assert choose_on_validation(SUMMARY, ["a", "b", "c"]) == "a"
+    assert choose_on_validation(SUMMARY, ["b", "a", "c"]) == "b"
     with pytest.raises(ValueError, match=r"no runs for \['z'\]"):
         choose_on_validation(SUMMARY, ["a", "z"])
     with pytest.raises(ValueError, match="missing column"):

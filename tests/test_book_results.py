@@ -23,6 +23,7 @@ from humanclap.book.results import (
     scores_from_table,
     scores_table,
 )
+from humanclap.book.runner import load_params
 from humanclap.data import Dataset
 from humanclap.plots import SIMULATED_TAG
 from humanclap.train import HISTORY_COLUMNS, FinetuneResult
@@ -139,16 +140,22 @@ def test_relate_plan(relate_dir: Path, tmp_path: Path) -> None:
     params = tmp_path / "p.yaml"
     params.write_text(
         "common:\n  results_dir: " + str(tmp_path / "res") + "\n  num_epochs: 4\n"
-        "notebooks:\n  03_human_clap:\n    seeds: [0, 1]\n    lambda_grid: [1.0, 3.0]\n"
-        "  04_loss_study:\n    seeds: [0]\n    losses: [mae, wsce+mae]\n    ranking: [wsce+margin]\n"
+        "  lr_grid: [0.001, 0.003]\n  select_seeds: [0]\n  seeds: [0, 1]\n"
+        "notebooks:\n  03_human_clap:\n    lambda_grid: [1.0, 3.0]\n"
+        "  04_loss_study:\n    losses: [mae, wsce+mae]\n    ranking: [wsce+margin]\n"
+        "    lr_seeds: [0]\n"
     )
     ResultTables(tmp_path / "res").write("02_clapscore", PAIRS, {})
     plan = relate_run.plan(params, root / "notebooks", tmp_path / "no-bench", relate_dir)
     rows = plan.steps.set_index("chapter")
-    assert rows.loc["03_human_clap", "fine-tuning runs"] == 4  # 2 λ x 2 seeds
-    # mae + wsce+margin + listener_z + the mask; wsce+mae is chapter 3's λ = 1 run
-    assert rows.loc["04_loss_study", "fine-tuning runs"] == 4
+    # λ = 1 at 2 learning rates and λ = 3 at the chosen one, with seed 0; then both λ with seed 1
+    assert rows.loc["03_human_clap", ["fine-tuning runs", "of which choosing"]].tolist() == [5, 3]
+    assert rows.loc["03_human_clap", "test pairs scored"] == 1311 * 5  # 2 recipes x 2 seeds + 1
+    # mae and wsce+margin: 2 learning rates with seed 0, then seed 1 at the chosen one; listener_z
+    # and the unmasked reference with both seeds; wsce+mae is chapter 3's
+    assert rows.loc["04_loss_study", ["fine-tuning runs", "of which choosing"]].tolist() == [10, 4]
     assert rows.loc["04_loss_study", "epochs each"] == 4
+    assert "learning rates [0.001, 0.003], λ [1.0, 3.0]" in plan.design["03_human_clap"]
     assert rows.loc["02_clapscore_vs_humans", "done"] and not rows["done"].iloc[1:].any()
     assert "assumed, not measured" in plan.report()
     assert plan.throughput["pairs per split"] == {"train": 2862, "test": 1311, "validation": 1287}
@@ -192,3 +199,25 @@ def test_simulated_chapters_tag_figures_takeaways_and_captions(monkeypatch) -> N
         assert f"<caption>{caption}</caption>" in bundle["text/html"]
         assert bundle["text/plain"].split() == ["SRCC", "0.123"]
         assert 'download="agreement.csv"' in link and not plt.fignum_exists(fig.number)
+
+
+#: What chapter 5's "auto" Human-CLAP shares with chapter 3's choice (so that it re-derives it).
+_CHAPTER_3_DESIGN = (
+    "loss", "lr_grid", "lambda_grid", "select_seeds", "weight_decay", "num_epochs",
+    "batch_size", "trainable", "patience", "precision",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("params_file", ["params/book.yaml", "params/relate-gpu.yaml"])
+def test_chapter_5_takes_chapter_3s_design_not_a_copied_lambda(params_file: str) -> None:
+    """Chapter 5 declares chapter 3's grids, not a λ or a learning rate, and every parameters
+    file gives both chapters the same values."""
+    root = Path(__file__).resolve().parents[1]
+    ch3 = relate_run.cell_defaults(root / "notebooks" / "03_human_clap.ipynb")
+    ch5 = relate_run.cell_defaults(root / "notebooks" / "05_score_your_audio.ipynb")
+    assert "lambdas" not in ch5 and "lr" not in ch5
+    params = load_params(root / params_file)
+    for name in _CHAPTER_3_DESIGN:
+        values = [relate_run._value(name, ch, params, d) for ch, d in
+                  (("03_human_clap", ch3), ("05_score_your_audio", ch5))]  # fmt: skip
+        assert values[0] == values[1], (params_file, name, values)

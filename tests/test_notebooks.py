@@ -23,7 +23,9 @@ SMOKE = {
     "03_human_clap": {
         "world_size": 40,
         "model": "tiny:random",
+        "lr_grid": [1e-3, 3e-3],
         "lambda_grid": [1.0, 3.0],
+        "select_seeds": [0],
         "seeds": [0, 1],
         "num_epochs": 1,
         "n_boot": 20,
@@ -31,9 +33,11 @@ SMOKE = {
     "04_loss_study": {
         "world_size": 40,
         "model": "tiny:random",
-        "losses": ["mae", "wsce+mae"],
+        "losses": ["mae", "wsce", "wsce+mae"],
         "ranking": ["wsce+listnet"],
+        "lr_grid": [1e-3],
         "lambda_grid": [1.0, 3.0],
+        "select_seeds": [0],
         "seeds": [0, 1],
         "num_epochs": 1,
         "n_boot": 20,
@@ -42,6 +46,9 @@ SMOKE = {
         "world_size": 40,
         "model": "tiny:random",
         "n_demo": 6,
+        "lr_grid": [1e-3],
+        "lambda_grid": [1.0, 3.0],
+        "select_seeds": [0],
         "num_epochs": 1,
     },
     "06_any_metric": {"n_boot": 20},
@@ -118,9 +125,18 @@ _SPEC.loader.exec_module(compare_book)
 #: Small settings of the chapters that write result tables (world presented as RELATE's layout).
 RESULT_CHAPTERS = {
     "02_clapscore_vs_humans": {"n_boot": 20, "min_cell": 5},
-    "03_human_clap": {"num_epochs": 1, "seeds": [0, 1], "lambda_grid": [1.0, 3.0], "n_boot": 20},
+    "03_human_clap": {
+        "num_epochs": 1,
+        "lr_grid": [1e-3],
+        "select_seeds": [0],
+        "seeds": [0, 1],
+        "lambda_grid": [1.0, 3.0],
+        "n_boot": 20,
+    },
     "04_loss_study": {
         "num_epochs": 1,
+        "lr_grid": [1e-3],
+        "select_seeds": [0],
         "seeds": [0],
         "losses": ["mae", "wsce+mae"],
         "ranking": [],

@@ -3,6 +3,8 @@ correlations, and the rejection rate of a z-test at the minimum detectable diffe
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -10,10 +12,15 @@ from scipy import stats as sps
 from humanclap import stats
 from humanclap.stats.power import (
     _detection_power,
+    _draw_sets,
     _srcc_rows,
-    minimum_detectable_difference,
-    srcc_difference_se,
 )
+from humanclap.stats.power import minimum_detectable_difference as _mdd
+from humanclap.stats.power import srcc_difference_se as _se
+
+#: The Gaussian pairs of these tests are independent: drawn as pairs (captions: at the end).
+minimum_detectable_difference = partial(_mdd, unit="pair")
+srcc_difference_se = partial(_se, unit="pair")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -149,7 +156,7 @@ def test_mde_formula_and_power_column():
     holm5 = minimum_detectable_difference(y, a, b, n_pairs=300, n_comparisons=5, n_sim=500)
     z5 = sps.norm.ppf(1 - 0.05 / 10) + sps.norm.ppf(0.8)
     assert holm5["mde"].iloc[0] == pytest.approx(z5 * table["se"].iloc[1])
-    assert stats.minimum_detectable_difference is minimum_detectable_difference
+    assert stats.minimum_detectable_difference is _mdd
 
 
 # ----------------------------------------------------------------------------- the seed component
@@ -227,3 +234,47 @@ def test_se_bad_input_names_the_parameter():
         srcc_difference_se(np.arange(5.0), np.arange(4.0), np.arange(5.0))
     with pytest.raises(ValueError, match="target"):
         srcc_difference_se([1.0, 2.0], [1.0, 2.0], [2.0, 1.0])
+
+
+# ----------------------------------------------------------------------------- captions
+def test_caption_draws_hold_whole_captions_and_n_pairs_on_average():
+    codes = np.repeat(np.arange(40), [1, 2, 3, 4] * 10)  # captions of 1-4 pairs, 100 pairs
+    rng = np.random.default_rng(0)
+    sets = _draw_sets(rng, (codes, 40), 50, 400)  # about 50 pairs: 20 captions each
+    assert sum(len(g) for g in sets) == 400
+    sizes = []
+    for group in sets:
+        for row in group:
+            drawn = codes[row]
+            counts = np.bincount(drawn, minlength=40)
+            whole = np.bincount(codes, minlength=40)
+            assert np.all(counts % np.where(whole > 0, whole, 1) == 0)  # whole captions only
+            assert counts.sum() // 1 == len(row)
+            sizes.append(len(row))
+    assert np.mean(sizes) == pytest.approx(50, rel=0.05)
+
+
+def test_one_pair_per_caption_is_the_pair_bootstrap():
+    rng = np.random.default_rng(11)
+    y, a, b = _gaussian(rng, (120,), 0.3, 0.5)
+    by_caption = _mdd(y, a, b, n_pairs=(60, 120), n_sim=300, clusters=np.arange(120))
+    by_pair = _mdd(y, a, b, n_pairs=(60, 120), n_sim=300, unit="pair")
+    np.testing.assert_array_equal(by_caption["se_pairs"], by_pair["se_pairs"])
+    assert list(by_caption["resampled"]) == ["captions"] * 2
+    assert list(by_pair["resampled"]) == ["pairs"] * 2
+
+
+def test_captions_of_identical_pairs_count_once():
+    """Each caption's 3 pairs identical: drawing captions is drawing the distinct pairs (the
+    SRCC of a tripled set is that of the set), while drawing pairs understates the SE by ~√3."""
+    rng = np.random.default_rng(12)
+    y, a, b = _gaussian(rng, (150,), 0.3, 0.5)
+    y3, a3, b3 = (np.repeat(v, 3) for v in (y, a, b))
+    captions = np.repeat(np.arange(150), 3)
+    distinct = _se(y, a, b, n_pairs=150, n_sim=2000, seed=1, unit="pair")
+    caption = _se(y3, a3, b3, n_pairs=450, n_sim=2000, seed=1, clusters=captions)
+    pair = _se(y3, a3, b3, n_pairs=450, n_sim=2000, seed=1, unit="pair")
+    assert caption == pytest.approx(distinct, rel=0.08)
+    assert pair == pytest.approx(distinct / np.sqrt(3), rel=0.1)
+    with pytest.raises(ValueError, match="clusters"):
+        _se(y, a, b)  # captions are the default unit and need the captions

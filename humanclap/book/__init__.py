@@ -4,6 +4,9 @@
 - :mod:`humanclap.book.banner` -- the box every chapter opens with.
 - :mod:`humanclap.book.analyses` -- analyses several chapters share (fine-tuning recipes over
   seeds and scoring the test pairs, released models).
+- :mod:`humanclap.book.study` -- the fine-tuning study's design: learning rate and λ chosen on
+  validation with a tie rule.
+- :mod:`humanclap.book.comparisons` -- the study's planned contrasts, leave-one-term-out.
 - :mod:`humanclap.book.headlines` -- headline numbers recorded in the chapters' outputs, read
   back for the results page and the README.
 - :mod:`humanclap.book.paper` -- the published figures the results page compares with, sourced.
@@ -15,6 +18,7 @@
 """
 
 from humanclap.book.analyses import (
+    choice_table,
     choose_on_validation,
     finetune_runs,
     released_scores,
@@ -25,6 +29,12 @@ from humanclap.book.analyses import (
 )
 from humanclap.book.banner import banner
 from humanclap.book.chapter import Chapter, chapter_parameters, describe_model, open_chapter
+from humanclap.book.comparisons import (
+    contrasts,
+    leave_one_term_out,
+    loto_candidates,
+    term_contributions,
+)
 from humanclap.book.headlines import Headline, collect_headlines
 from humanclap.book.paper import PAPER_FIGURES, PaperFigure, paper_sources
 from humanclap.book.results import (
@@ -36,6 +46,14 @@ from humanclap.book.results import (
     score_table,
     scores_from_table,
     scores_table,
+)
+from humanclap.book.study import (
+    RecipeChoice,
+    TableTrainer,
+    Trainer,
+    choose_lrs,
+    lr_grid_recipes,
+    select_recipe,
 )
 from humanclap.book.summary import (
     COMPARISON_COLUMNS,
@@ -56,17 +74,26 @@ __all__ = [
     "Chapter",
     "Headline",
     "PaperFigure",
+    "RecipeChoice",
     "ResultTables",
+    "TableTrainer",
+    "Trainer",
     "banner",
     "book_root",
     "chapter_runs",
     "chapter_parameters",
+    "choice_table",
+    "choose_lrs",
     "choose_on_validation",
     "collect_headlines",
     "comparison_table",
     "comparison_view",
+    "contrasts",
     "describe_model",
     "finetune_runs",
+    "leave_one_term_out",
+    "loto_candidates",
+    "lr_grid_recipes",
     "open_chapter",
     "paper_sources",
     "provenance",
@@ -81,7 +108,9 @@ __all__ = [
     "score_table",
     "scores_from_table",
     "scores_table",
+    "select_recipe",
     "split_pairs",
+    "term_contributions",
     "test_scores",
     "validation_table",
 ]

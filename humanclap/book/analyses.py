@@ -17,6 +17,7 @@ from humanclap.score import clapscore
 from humanclap.train import FinetuneResult, cosine_scores, finetune_many
 
 __all__ = [
+    "choice_table",
     "choose_on_validation",
     "released_scores",
     "finetune_runs",
@@ -108,31 +109,90 @@ def validation_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("name").reset_index()
 
 
-def choose_on_validation(summary: pd.DataFrame, candidates: Sequence[str]) -> str:
-    """The candidate recipe with the highest mean best validation SRCC over seeds.
+def choice_table(
+    summary: pd.DataFrame, candidates: Sequence[str], tolerance: float | str = "se"
+) -> pd.DataFrame:
+    """The candidates' validation record and which one the tie rule chooses.
 
-    Only the validation split enters the choice (the test split is read after it). Ties go to
-    the first candidate listed.
+    The rule (validation split only; the test split is read after it):
+
+    1. each candidate's value is the mean over seeds of its runs' best validation SRCC;
+    2. the smallest difference that counts is ``tolerance``: by default (``"se"``) the seeds'
+       standard error of the difference of two candidates' means,
+       ``sqrt(2 * pooled variance / n)``, with the between-seed variance pooled over the
+       candidates (each with at least 2 seeds) and ``n`` their mean number of seeds (0 when no
+       candidate has 2 seeds);
+    3. every candidate within ``tolerance`` of the highest mean is tied with it, and the first
+       of the tied candidates **in the order given** is chosen: list them by preference (for a
+       learning rate the smaller first, for a weight the one closer to the paper's first).
+
+    With ``tolerance=0`` it is the highest mean, ties going to the first listed.
 
     Parameters
     ----------
     summary : pd.DataFrame
         As for :func:`validation_table`.
     candidates : sequence of str
-        Recipe names to choose among; each must have runs in ``summary``.
+        Recipe names, in order of preference; each must have runs in ``summary``.
+    tolerance : float or "se"
+        The smallest difference of mean validation SRCC that counts.
 
     Returns
     -------
-    str
+    pd.DataFrame
+        One row per candidate, in the order given: the columns of :func:`validation_table`,
+        ``tied`` (within ``tolerance`` of the highest mean) and ``chosen`` (exactly one True);
+        ``attrs["tolerance"]`` holds the tolerance used.
     """
     table = validation_table(summary).set_index("name")
     absent = [name for name in candidates if name not in table.index]
     if not candidates or absent:
         raise ValueError(f"candidates: no runs for {absent or 'an empty list'}")
-    values = table.loc[list(candidates), "val_srcc"]
-    if values.isna().all():
+    if len(set(candidates)) != len(candidates):
+        raise ValueError(f"candidates: listed twice: {list(candidates)}")
+    table = table.loc[list(candidates)].reset_index()
+    if table["val_srcc"].isna().all():
         raise ValueError("candidates: every validation SRCC is undefined")
-    return str(values.idxmax())
+    tol = _tolerance(table, tolerance)
+    best = table["val_srcc"].max()
+    table["tied"] = table["val_srcc"] >= best - tol
+    table["chosen"] = False
+    table.loc[table.index[table["tied"]][0], "chosen"] = True
+    table.attrs["tolerance"] = tol
+    return table
+
+
+def _tolerance(table: pd.DataFrame, tolerance: float | str) -> float:
+    """``tolerance`` of :func:`choice_table` as a number (``"se"``: the pooled standard error of
+    a difference of two means)."""
+    if isinstance(tolerance, str):
+        if tolerance != "se":
+            raise ValueError(f"tolerance: expected a number >= 0 or 'se', got {tolerance!r}")
+        several = table[table["n_seeds"] >= 2]
+        if several.empty:
+            return 0.0
+        pooled = (several["val_srcc_sd"] ** 2).mean()
+        return float(np.sqrt(2.0 * pooled / several["n_seeds"].mean()))
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance: expected a number >= 0 or 'se', got {tolerance!r}")
+    return float(tolerance)
+
+
+def choose_on_validation(
+    summary: pd.DataFrame, candidates: Sequence[str], tolerance: float | str = "se"
+) -> str:
+    """The candidate :func:`choice_table`'s tie rule chooses: the first listed of those within
+    the seeds' standard error of a difference (``tolerance``) of the highest mean best
+    validation SRCC.
+
+    Only the validation split enters the choice. List ``candidates`` by preference.
+
+    Returns
+    -------
+    str
+    """
+    table = choice_table(summary, candidates, tolerance)
+    return str(table.loc[table["chosen"], "name"].iloc[0])
 
 
 def test_scores(

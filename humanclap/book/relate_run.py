@@ -14,7 +14,7 @@ import ast
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,8 @@ ASSUMED: dict[str, float] = {
 #: The chapters `make relate` runs and the result tables each writes.
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "02_clapscore_vs_humans": ("02_clapscore",),
-    "03_human_clap": ("03_runs", "03_history", "03_test_scores"),
-    "04_loss_study": ("04_runs", "04_test_scores"),
+    "03_human_clap": ("03_selection", "03_runs", "03_history", "03_test_scores"),
+    "04_loss_study": ("04_selection", "04_runs", "04_test_scores"),
 }
 
 
@@ -77,11 +77,16 @@ class RunPlan:
         and whether its tables are already there (then skipped).
     throughput : dict
         The throughputs used, and where each comes from (measured file or assumption).
+    base : str
+        Whether the base model is the released checkpoints' (:func:`base_check`).
+    design : dict
+        Per fine-tuning chapter, its grids and seeds in words.
     """
 
     steps: pd.DataFrame
     throughput: dict[str, Any]
     base: str = ""
+    design: dict[str, str] = field(default_factory=dict)
 
     @property
     def total_hours(self) -> float:
@@ -90,6 +95,8 @@ class RunPlan:
 
     def report(self) -> str:
         lines = [self.steps.to_string(index=False), ""]
+        for chapter, design in self.design.items():
+            lines.append(f"{chapter}: {design}")
         for key, value in self.throughput.items():
             lines.append(f"{key}: {value}")
         lines.append(f"estimated GPU time still to run: {self.total_hours:.1f} h")
@@ -138,22 +145,57 @@ def _value(name: str, chapter: str, params: Mapping[str, Any], defaults: Mapping
     return defaults[name]
 
 
-def _runs(chapter: str, params: Mapping[str, Any], defaults: Mapping) -> int:
-    """Fine-tuning runs a chapter adds (recipes x seeds): chapter 3 trains its λ grid; chapter 4
-    re-reads those runs (its reference, the paper's λ = 1, is the grid's λ = 1 run when the grid
-    has it) and adds the other losses, the ranking terms, listener_z and the unmasked run."""
+def _runs(chapter: str, params: Mapping[str, Any], defaults: Mapping) -> dict[str, Any]:
+    """Fine-tuning runs a chapter adds, at most (the study's design, :mod:`humanclap.book.study`).
+
+    Chapter 3 trains the paper's λ at every learning rate of ``lr_grid`` and every other λ of
+    ``lambda_grid`` at the chosen one, with the ``select_seeds``, then the paper's and the chosen
+    λ with the other ``seeds`` (fewer when the paper's λ is chosen). Chapter 4 re-reads those
+    and adds, for every other loss and ranking recipe, its ``lr_grid`` with the ``lr_seeds``
+    and its chosen learning rate with the other ``seeds``, and listener_z and
+    the unmasked run (at the reference's learning rate) with every seed.
+
+    Returns
+    -------
+    dict
+        ``choosing`` (runs of the selection stages), ``runs`` (all runs), ``scored`` (models whose
+        test scores are computed: every seed of the chosen recipes, and CLAPScore) and
+        ``design`` (the grids, in words).
+    """
     if chapter == "02_clapscore_vs_humans":
-        return 0
-    seeds = len(_value("seeds", chapter, params, defaults))
+        return {"choosing": 0, "runs": 0, "scored": 1, "design": ""}
+
+    def value(name: str) -> Any:
+        return _value(name, chapter, params, defaults)
+
+    seeds, select = set(value("seeds")), set(value("select_seeds"))
+    grid = len(value("lr_grid")) * len(select)
+    design = (
+        f"learning rates {value('lr_grid')}, λ {value('lambda_grid')}, chosen with seeds "
+        f"{sorted(select)}; seeds {sorted(seeds)} at the chosen settings"
+    )
     if chapter == "03_human_clap":
-        return len(_value("lambda_grid", chapter, params, defaults)) * seeds
-    losses = list(_value("losses", chapter, params, defaults))
-    recipes = len(losses) + len(_value("ranking", chapter, params, defaults))
-    recipes += int(bool(_value("listener_z", chapter, params, defaults)))
-    recipes += int(bool(_value("mask_study", chapter, params, defaults)))
-    grid = _value("lambda_grid", "03_human_clap", params, {"lambda_grid": []})
-    recipes -= int(_value("reference", chapter, params, defaults) in losses and 1.0 in grid)
-    return recipes * seeds
+        others = len(value("lambda_grid")) - 1
+        choosing = grid + others * len(select)
+        chosen = 1 + min(others, 1)  # the paper's λ and the chosen one
+        return {
+            "choosing": choosing,
+            "runs": choosing + chosen * len(seeds - select),
+            "scored": chosen * len(seeds) + 1,
+            "design": design,
+        }
+    losses = list(value("losses"))
+    recipes = len(losses) + len(value("ranking")) - int(value("reference") in losses)
+    variants = int(bool(value("listener_z"))) + int(bool(value("mask_study")))
+    lr_seeds = set(value("lr_seeds"))
+    grid = len(value("lr_grid")) * len(lr_seeds)
+    design += f"; other losses' learning rates chosen with seeds {sorted(lr_seeds)}"
+    return {
+        "choosing": recipes * grid,
+        "runs": recipes * (grid + len(seeds - lr_seeds)) + variants * len(seeds),
+        "scored": (recipes + variants + 2) * len(seeds) + 1,  # with chapter 3's two recipes
+        "design": design + f"; {recipes} more losses, {variants} variants of the reference",
+    }
 
 
 def plan(
@@ -167,28 +209,35 @@ def plan(
     counts = pair_table(load_relate(relate_dir, categories=False))["split"].value_counts()
     rates = _measured(Path(bench_dir))
     train_rate, embed_rate = rates["train_pairs_per_s"][0], rates["embed_clips_per_s"][0]
-    rows = []
+    rows, designs = [], {}
     for chapter, tables in CHAPTERS.items():
         defaults = cell_defaults(Path(notebooks) / f"{chapter}.ipynb")
-        runs = _runs(chapter, params, defaults)
+        study = _runs(chapter, params, defaults)
+        runs = study["runs"]
         epochs = int(_value("num_epochs", chapter, params, defaults)) if runs else 0
         per_run = epochs * counts.get("train", 0) / train_rate
         per_run += (epochs + 1) * counts.get("validation", 0) / embed_rate
-        scored = counts.get("test", 0) * (runs + 1)
+        scored = counts.get("test", 0) * study["scored"]
         folder = results_folder(_value("results_dir", chapter, params, defaults))
         rows.append(
             {
                 "chapter": chapter,
                 "fine-tuning runs": runs,
+                "of which choosing": study["choosing"],
                 "epochs each": epochs,
                 "test pairs scored": scored,
                 "gpu_seconds": round(runs * per_run + scored / embed_rate),
                 "done": ResultTables(folder).has(*tables),
             }
         )
+        if study["design"]:
+            designs[chapter] = study["design"]
     rates["pairs per split"] = {k: int(v) for k, v in counts.items()}
     model = str(params["common"].get("model", ""))
     base = base_check(model) if model.startswith("hf:") else ""
     return RunPlan(
-        pd.DataFrame(rows), rates | {"epochs": "at most; early stopping may end sooner"}, base
+        pd.DataFrame(rows),
+        rates | {"epochs": "at most; early stopping may end sooner"},
+        base,
+        designs,
     )

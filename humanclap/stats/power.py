@@ -8,8 +8,11 @@ data: for a test set of ``n_pairs`` pairs and ``n_seeds`` seeds per recipe,
 
 - the **pair component** ``se_pairs`` is the SD of ``D`` over test sets of ``n_pairs`` pairs
   drawn with replacement from the given pairs (the observed joint distribution of the human
-  score and every run's prediction; the runs themselves fixed). It is computed exactly as the
-  chapter computes ``D``: per-seed SRCC, averaged over seeds, for every simulated test set;
+  score and every run's prediction; the runs themselves fixed). By default the draws are of
+  captions, all the pairs of a caption together (RELATE rates each caption with about 3 clips),
+  so a set holds ``n_pairs`` pairs on average; ``unit="pair"`` draws pairs as if independent.
+  It is computed exactly as the chapter computes ``D``: per-seed SRCC, averaged over seeds, for
+  every simulated test set;
 - the **seed component** ``se_seeds`` is ``sqrt(sd_a**2 / k + sd_b**2 / k)``, where ``sd_r`` is
   recipe ``r``'s between-seed SD of SRCC on an unlimited test set. The runs' SD on the given
   pairs overstates it, because each seed's SRCC also carries its own share of pair noise (which
@@ -46,9 +49,11 @@ from scipy import stats as sps
 from humanclap.stats._checks import _as_vector, _check_positive_int
 from humanclap.stats.bootstrap import (
     _CHUNK_ELEMENTS,
+    _check_unit,
     _resample_ranks,
     _rowwise_pearson,
     _unique_codes,
+    _unit_codes,
 )
 
 __all__ = ["minimum_detectable_difference", "srcc_difference_se"]
@@ -113,10 +118,43 @@ def _srcc_rows(pred: np.ndarray, target: np.ndarray, idx: np.ndarray) -> np.ndar
     return _rowwise_pearson(_resample_ranks(*_unique_codes(pred), idx), h_rank)
 
 
-def _simulate(
-    h: np.ndarray, runs: Sequence[np.ndarray], n: int, n_sim: int, seed: int | None
+def _draw_sets(
+    rng: np.random.Generator, units: tuple[np.ndarray, int], n: int, b: int
 ) -> list[np.ndarray]:
-    """Per-seed SRCC of every recipe on ``n_sim`` test sets of ``n`` pairs drawn with replacement.
+    """``b`` simulated test sets of about ``n`` pairs, as index arrays of equal-size groups.
+
+    Pairs (``units`` of one pair each): ``b`` rows of ``n`` indices drawn with replacement.
+    Captions: each set draws ``m = max(1, round(n * k / N))`` of the ``k`` captions with
+    replacement and holds all their pairs, so its size varies with the captions drawn (their
+    mean is ``n``); the sets are returned grouped by size, each group of shape (sets, size).
+    """
+    codes, k = units
+    m = max(1, round(n * k / len(codes)))
+    drawn = rng.integers(0, k, size=(b, m if k < len(codes) else n))
+    if k == len(codes):  # one pair per unit: the pair draws themselves
+        return [np.argsort(codes, kind="stable")[drawn]]
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=k)
+    members = np.full((k, sizes.max()), -1)
+    members[np.repeat(np.arange(k), sizes), np.arange(len(codes)) - np.repeat(
+        np.cumsum(sizes) - sizes, sizes)] = order  # fmt: skip
+    gathered = members[drawn].reshape(b, -1)  # (b, m * max size), -1 where no pair
+    totals = sizes[drawn].sum(axis=1)
+    return [
+        gathered[totals == t][gathered[totals == t] >= 0].reshape(-1, t) for t in np.unique(totals)
+    ]
+
+
+def _simulate(
+    h: np.ndarray,
+    runs: Sequence[np.ndarray],
+    n: int,
+    n_sim: int,
+    seed: int | None,
+    units: tuple[np.ndarray, int] | None = None,
+) -> list[np.ndarray]:
+    """Per-seed SRCC of every recipe on ``n_sim`` test sets of ``n`` pairs drawn with
+    replacement (pair by pair, or caption by caption with ``units``: :func:`_draw_sets`).
 
     All recipes share each test set (paired). The draws come from ``default_rng([seed, n])``,
     so one size's simulation does not depend on which other sizes are asked for.
@@ -125,6 +163,9 @@ def _simulate(
     ----------
     h : np.ndarray, shape (N,)
     runs : sequence of np.ndarray, shape (k_r, N)
+    units : (codes, k), optional
+        The resampling unit of each pair (:func:`humanclap.stats.bootstrap._unit_codes`);
+        None: pairs.
 
     Returns
     -------
@@ -132,6 +173,7 @@ def _simulate(
         One per recipe; test sets on which any run or ``h`` is constant are left out of all.
     """
     rng = np.random.default_rng(None if seed is None else [seed, n])
+    units = (np.arange(len(h)), len(h)) if units is None else units
     h_codes = _unique_codes(h)
     codes = [[_unique_codes(row) for row in arr] for arr in runs]
     chunk = max(1, _CHUNK_ELEMENTS // n)
@@ -139,11 +181,11 @@ def _simulate(
     done = 0
     while done < n_sim:
         b = min(chunk, n_sim - done)
-        idx = rng.integers(0, len(h), size=(b, n))
-        h_rank = _resample_ranks(*h_codes, idx)
-        for r, rows in enumerate(codes):
-            srcc = [_rowwise_pearson(_resample_ranks(*c, idx), h_rank) for c in rows]
-            out[r].append(np.stack(srcc, axis=1))
+        for idx in _draw_sets(rng, units, n, b):
+            h_rank = _resample_ranks(*h_codes, idx)
+            for r, rows in enumerate(codes):
+                srcc = [_rowwise_pearson(_resample_ranks(*c, idx), h_rank) for c in rows]
+                out[r].append(np.stack(srcc, axis=1))
         done += b
     sims = [np.concatenate(chunks) for chunks in out]
     ok = np.all(np.isfinite(np.concatenate(sims, axis=1)), axis=1)
@@ -193,6 +235,9 @@ def srcc_difference_se(
     n_pairs: int | None = None,
     n_sim: int = 2000,
     seed: int | None = 0,
+    *,
+    clusters=None,
+    unit: str = "caption",
 ) -> float:
     """Pair-sampling SD of the seed-mean SRCC difference ``b - a`` on ``n_pairs`` test pairs.
 
@@ -213,6 +258,10 @@ def srcc_difference_se(
         Simulated test sets.
     seed : int or None
         Seed of the draws.
+    clusters, unit
+        How test sets are drawn: ``unit="caption"`` (the default) draws captions, all the
+        pairs of a caption together (``clusters``: the caption of each pair; about ``n_pairs``
+        pairs per set, their mean), ``"pair"`` draws pairs as if they were independent.
 
     Returns
     -------
@@ -223,7 +272,8 @@ def srcc_difference_se(
     h, a, b = _check_design(target, pred_a, pred_b)
     (n,) = _check_n_pairs(len(h) if n_pairs is None else n_pairs)
     _check_positive_int(n_sim, "n_sim")
-    sim_a, sim_b = _simulate(h, [a, b], n, n_sim, seed)
+    units = _unit_codes(len(h), clusters, unit)
+    sim_a, sim_b = _simulate(h, [a, b], n, n_sim, seed, units)
     diff = sim_b.mean(axis=1) - sim_a.mean(axis=1)
     return float(np.std(diff, ddof=1)) if len(diff) > 1 else np.nan
 
@@ -241,6 +291,8 @@ def minimum_detectable_difference(
     n_comparisons: int = 1,
     n_sim: int = 2000,
     seed: int | None = 0,
+    clusters=None,
+    unit: str = "caption",
 ) -> pd.DataFrame:
     """The smallest seed-mean SRCC difference a design detects, per test-set size.
 
@@ -267,16 +319,19 @@ def minimum_detectable_difference(
         Tests in the Holm family; the MDE is for the strictest step, ``alpha / n_comparisons``.
     n_sim, seed :
         Simulated test sets per size, and the seed of the draws.
+    clusters, unit
+        How test sets are drawn (:func:`srcc_difference_se`): captions, all the pairs of a
+        caption together (the default; ``clusters`` is the caption of each pair), or pairs.
 
     Returns
     -------
     pd.DataFrame
         One row per ``n_pairs`` (input order): ``n_pairs``, ``n_seeds_a``, ``n_seeds_b``,
-        ``se_pairs``,
+        ``se_pairs`` (from the test sets, drawn by ``unit``),
         ``se_seeds``, ``se``, ``mde``, ``diff`` (the observed seed-mean SRCC of ``b`` minus
-        ``a`` on all given pairs) and ``power`` (of the test against a true difference equal
+        ``a`` on all given pairs), ``power`` (of the test against a true difference equal
         to ``diff``; a planning figure for another test-set size, not evidence about the
-        observed result).
+        observed result) and ``resampled`` (``"captions"`` or ``"pairs"``).
     """
     h, a, b = _check_design(target, pred_a, pred_b)
     sizes = _check_n_pairs(n_pairs)
@@ -289,7 +344,8 @@ def minimum_detectable_difference(
         raise ValueError(f"seed_sd: expected a finite value >= 0, got {seed_sd!r}")
     if n_seeds is not None:
         _check_positive_int(n_seeds, "n_seeds")
-    sims = {n: _simulate(h, [a, b], n, n_sim, seed) for n in dict.fromkeys([*sizes, len(h)])}
+    units = _unit_codes(len(h), clusters, unit)
+    sims = {n: _simulate(h, [a, b], n, n_sim, seed, units) for n in dict.fromkeys([*sizes, len(h)])}
     points = [_point_srcc(a, h), _point_srcc(b, h)]
     if seed_sd is None:
         sds = [_seed_sd(p, s) for p, s in zip(points, sims[len(h)], strict=True)]
@@ -319,4 +375,4 @@ def minimum_detectable_difference(
                 "power": _detection_power(diff, se, z_alpha),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(resampled=_check_unit(unit))
