@@ -21,6 +21,9 @@ endif
 ifneq ($(wildcard $(SHARED)/audioset-ontology/ontology.json),)
 export HUMANCLAP_ONTOLOGY ?= $(abspath $(SHARED)/audioset-ontology/ontology.json)
 endif
+ifneq ($(wildcard $(SHARED)/audioset-labels/class_labels_indices.csv),)
+export HUMANCLAP_AUDIOSET_LABELS ?= $(abspath $(SHARED)/audioset-labels)
+endif
 ifneq ($(wildcard $(SHARED)/xacle-baseline/inference_results.csv),)
 export HUMANCLAP_XACLE_PREDICTIONS ?= $(abspath $(SHARED)/xacle-baseline/inference_results.csv)
 endif
@@ -94,6 +97,27 @@ relate: $(STAMP)
 .PHONY: readme-numbers
 readme-numbers: $(STAMP)
 	$(PY) tools/readme_numbers.py
+
+# The same numbers on every x86-64 CPU (README): the chapters whose numbers depend on torch's
+# arithmetic, built three times with the CPU settings of three kinds of machine (this one's best
+# kernels, an AVX2-only CPU's, torch's "default"), each with its own cache under _build/cpu/, and
+# compared with tools/compare_book.py (exit 1 when they differ). The runner pins its kernels to
+# AVX2 and one thread (humanclap.runtime), so they must agree; CPU_PIN=0 shows what differs
+# without the pin. About three times chapters 2, 3 and 5.
+.PHONY: compare-cpu
+CPU_CHAPTERS ?= 02_clapscore_vs_humans 03_human_clap 05_score_your_audio 90_embedded_world
+CPU_PIN ?= 1
+CPU_BUILDS := best:X=1 avx2:ATEN_CPU_CAPABILITY=avx2,ONEDNN_MAX_CPU_ISA=AVX2,MKL_CBWR=AVX2 default:ATEN_CPU_CAPABILITY=default,ONEDNN_MAX_CPU_ISA=SSE41
+compare-cpu: $(STAMP)
+	set -e; for build in $(CPU_BUILDS); do name=$${build%%:*}; settings=$${build#*:}; \
+	  rm -rf _build/cpu/$$name; mkdir -p _build/cpu/$$name/chapters; \
+	  env $${settings//,/ } HUMANCLAP_PIN_CPU=$(CPU_PIN) HUMANCLAP_CACHE=$(abspath _build/cpu)/$$name/cache \
+	    $(VENV)/bin/humanclap run-notebooks --params $(PARAMS) --only $(CPU_CHAPTERS) --output-dir _build/cpu/$$name/chapters; \
+	done
+	status=0; for name in avx2 default; do \
+	  $(PY) tools/compare_book.py _build/cpu/best/chapters _build/cpu/$$name/chapters \
+	    --cache $(abspath _build/cpu)/best/cache $(abspath _build/cpu)/$$name/cache || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf _build book/chapters/*.ipynb

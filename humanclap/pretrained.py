@@ -7,12 +7,19 @@ of worlds or training, so this module, above both, provides it: :func:`load_pret
 declared in ``pyproject.toml`` as the ``tiny`` entry point of the ``humanclap.pretrained``
 group, which :func:`humanclap.models.load` looks up the first time ``"tiny"`` is asked for (the
 way a third-party package would add a pre-trained model).
+
+The pre-training runs with the CPU settings that give the same weights on every x86-64 CPU with
+AVX2 (:func:`humanclap.runtime.cpu_pin_env`): in this process when it is pinned already (the
+book's kernels are), else in a spawned process that is (a few seconds to start). With
+``HUMANCLAP_PIN_CPU=0`` it runs here, as this process computes.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +27,11 @@ import torch
 
 from humanclap.data.synthetic import ensure_world, world_fingerprint
 from humanclap.models.tiny import TinyClap, TinyConfig
+from humanclap.runtime import cpu_numerics_pinned, cpu_pin_env, pin_cpu_numerics, pinned_environ
 from humanclap.train.pretrain import PRETRAIN_DEFAULTS, PRETRAIN_VERSION, pretrain
 from humanclap.utils import stable_hash, user_cache_dir
 
-__all__ = ["load_pretrained", "pretrained_cache_path"]
+__all__ = ["load_pretrained", "pretrain_pinned", "pretrained_cache_path"]
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +43,8 @@ def pretrained_cache_path(
     cache_dir: str | os.PathLike | None = None,
     **recipe: Any,
 ) -> Path:
-    """``<cache>/models/tiny-<hash>.pt`` for this world, architecture and recipe.
+    """``<cache>/models/tiny-<hash>.pt`` for this world, architecture, recipe and CPU settings
+    (:func:`humanclap.runtime.cpu_pin_env`: pinned, or this machine's with ``HUMANCLAP_PIN_CPU=0``).
 
     ``<cache>`` is ``cache_dir`` or :func:`humanclap.utils.user_cache_dir`
     (``$HUMANCLAP_CACHE``, else ``$XDG_CACHE_HOME/humanclap``, else ``~/.cache/humanclap``).
@@ -48,8 +57,9 @@ def pretrained_cache_path(
         )
     full_recipe = {**PRETRAIN_DEFAULTS, **recipe, "seed": seed, "version": PRETRAIN_VERSION}
     key = stable_hash(
-        {"arch": cfg.to_dict(), "recipe": full_recipe, "world": world_fingerprint(world_root)}
-    )
+        {"arch": cfg.to_dict(), "recipe": full_recipe, "world": world_fingerprint(world_root),
+         "cpu": cpu_pin_env()}  # a model trained with the book's CPU settings or without them
+    )  # fmt: skip
     base = Path(cache_dir) if cache_dir is not None else user_cache_dir()
     return base / "models" / f"tiny-{key}.pt"
 
@@ -87,6 +97,29 @@ def load_pretrained(
             log.warning("%s: unreadable cached model (%s); training it again", path, err)
     log.info("pre-training the tiny CLAP on %s (cache: %s)", root, path)
     full = {**PRETRAIN_DEFAULTS, **recipe}
-    model = pretrain(root, config, seed=seed, progress=progress, **full)
+    model = pretrain_pinned(root, config, seed=seed, progress=progress, **full)
     model.save(path)
     return model
+
+
+def _pretrain_here(*args: Any, **kwargs: Any) -> TinyClap:
+    """:func:`pretrain` in a freshly spawned process, pinned before its first computation."""
+    pin_cpu_numerics()
+    return pretrain(*args, **kwargs)
+
+
+def pretrain_pinned(
+    world_root: str | os.PathLike,
+    config: TinyConfig | None = None,
+    seed: int = 0,
+    **kwargs: Any,
+) -> TinyClap:
+    """:func:`humanclap.train.pretrain.pretrain` with the book's CPU settings: here when this
+    process has them (:func:`humanclap.runtime.cpu_numerics_pinned`) or pinning is off
+    (``HUMANCLAP_PIN_CPU=0``), else in one spawned process that has them."""
+    if not cpu_pin_env() or cpu_numerics_pinned():
+        return pretrain(world_root, config, seed=seed, **kwargs)
+    log.info("pre-training in a spawned process with the book's CPU settings")
+    context = multiprocessing.get_context("spawn")
+    with pinned_environ(), ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_pretrain_here, world_root, config, seed=seed, **kwargs).result()

@@ -28,6 +28,18 @@ first convolution block writes 6.6 MB tensors). :func:`tune_cpu_allocator` raise
 and keeps freed memory in the process, as PyTorch's CPU performance guide does with jemalloc or
 tcmalloc; the arithmetic is unchanged. humanclap calls it only in the processes it starts
 (:func:`humanclap.train.finetune_many`'s workers), never in the caller's.
+
+The same numbers on every x86-64 CPU
+------------------------------------
+torch, oneDNN and MKL pick their CPU kernels by instruction set (AVX-512 and AVX2 kernels sum
+in different orders), and the number of intra-op threads splits sums differently: four epochs
+of the tiny CLAP's pre-training gave other weights with torch's kernels at AVX2 or "default"
+instead of AVX-512, oneDNN capped at AVX2, or 1 thread instead of 2. :data:`CPU_PIN_ENV` fixes
+them to what every x86-64 CPU with AVX2 does. Each library reads them at its first use, so
+humanclap puts them in the environment of the processes it starts (:func:`pinned_environ`: the
+book's kernels, :func:`humanclap.train.finetune_many`'s workers, the tiny CLAP's pre-training);
+a program calls :func:`pin_cpu_numerics` before its first tensor operation to compute exactly
+as the book does. ``HUMANCLAP_PIN_CPU=0`` leaves every setting alone.
 """
 
 from __future__ import annotations
@@ -36,19 +48,28 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import os
+import platform
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import torch
 
 __all__ = [
+    "CPU_PIN_ENV",
+    "PIN_SWITCH",
     "PRECISIONS",
     "autocast",
     "check_precision",
     "cpu_has_native_bf16",
+    "cpu_numerics_pinned",
+    "cpu_pin_env",
+    "cpu_settings",
     "eval_mode",
+    "pin_cpu_numerics",
+    "pinned_environ",
     "precision_from_amp",
     "prefetch",
     "resolve_precision",
@@ -246,3 +267,129 @@ def tune_cpu_allocator(mmap_threshold: int = 32 * 1024**2, trim_threshold: int =
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     ok = mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)) == 1
     return mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)) == 1 and ok
+
+
+# ----------------------------------------------------------------- the same numbers everywhere
+#: What :func:`pin_cpu_numerics` and :func:`pinned_environ` set: the kernels of every x86-64
+#: CPU with AVX2 in torch (``ATEN_CPU_CAPABILITY``), oneDNN (``ONEDNN_MAX_CPU_ISA``), MKL
+#: (``MKL_CBWR``) and numpy's OpenBLAS (``OPENBLAS_CORETYPE``), and one intra-op thread.
+CPU_PIN_ENV: dict[str, str] = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "MKL_CBWR": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+#: The environment variable that turns pinning off (``0``, ``false``, ``no``, ``off``).
+PIN_SWITCH = "HUMANCLAP_PIN_CPU"
+_ISA_KEYS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OPENBLAS_CORETYPE")
+
+
+def _cpu_has_avx2() -> bool:
+    machine = platform.machine().lower()
+    x86 = machine in ("x86_64", "amd64", "x86-64", "i386", "i686")
+    return x86 and bool(getattr(torch.cpu, "_is_avx2_supported", lambda: False)())
+
+
+def cpu_pin_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables that make a process compute as the book does on this CPU:
+    :data:`CPU_PIN_ENV`; only its threads (with a warning) on a CPU without AVX2; none when
+    ``environ`` (default ``os.environ``) has ``HUMANCLAP_PIN_CPU=0``."""
+    environ = os.environ if environ is None else environ
+    if environ.get(PIN_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
+        return {}
+    if _cpu_has_avx2():
+        return dict(CPU_PIN_ENV)
+    warnings.warn(
+        f"this CPU ({platform.machine()}) has no AVX2: its numbers will differ from the book's "
+        "in the last digits and may change its choices; only the thread count is pinned",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return {k: v for k, v in CPU_PIN_ENV.items() if k not in _ISA_KEYS}
+
+
+def _apply(env: Mapping[str, str], target: MutableMapping[str, str]) -> dict[str, str | None]:
+    """Set ``env`` in ``target``; the values it replaced (None: was unset)."""
+    before = {k: target.get(k) for k in env}
+    for key, value in env.items():
+        if before[key] not in (None, value):
+            log.info("%s=%s replaced by %s (%s=0 keeps it)", key, before[key], value, PIN_SWITCH)
+    target.update(env)
+    return before
+
+
+@contextlib.contextmanager
+def pinned_environ(environ: MutableMapping[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """Within the block, ``environ`` (default ``os.environ``) holds :func:`cpu_pin_env`, so
+    that processes started in it (notebook kernels, spawned workers) compute as the book does;
+    the previous values come back afterwards (this process: :func:`pin_cpu_numerics`).
+
+    Yields
+    ------
+    dict
+        The variables set (empty with ``HUMANCLAP_PIN_CPU=0``).
+    """
+    environ = os.environ if environ is None else environ
+    env = cpu_pin_env(environ)
+    before = _apply(env, environ)
+    try:
+        yield env
+    finally:
+        for key, value in before.items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
+
+
+def pin_cpu_numerics() -> dict[str, str]:
+    """Make this process compute as the book does: :func:`cpu_pin_env` in ``os.environ`` (for
+    the libraries that have not started yet and for child processes) and one torch thread.
+
+    Call it before any tensor operation (torch, oneDNN and MKL read their settings at their
+    first use); a warning says when torch had already chosen other kernels.
+
+    Returns
+    -------
+    dict
+        The variables set (empty with ``HUMANCLAP_PIN_CPU=0``, which changes nothing).
+    """
+    env = cpu_pin_env()
+    if not env:
+        return env
+    _apply(env, os.environ)
+    torch.set_num_threads(int(env["OMP_NUM_THREADS"]))
+    wanted = env.get("ATEN_CPU_CAPABILITY")
+    chosen = torch.backends.cpu.get_cpu_capability()
+    if wanted is not None and chosen.lower() != wanted:
+        warnings.warn(
+            f"torch already computes with its {chosen} kernels in this process (they are chosen "
+            f"at the first tensor operation); call pin_cpu_numerics() before any, or start "
+            f"Python with ATEN_CPU_CAPABILITY={wanted}, to get the book's numbers",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return env
+
+
+def cpu_numerics_pinned() -> bool:
+    """Whether this process computes as the book does (:func:`cpu_pin_env` in ``os.environ``,
+    one torch thread, torch's AVX2 kernels), whatever ``HUMANCLAP_PIN_CPU`` says. It asks
+    torch for its kernels only when the environment is pinned, never fixing an unpinned choice."""
+    env = cpu_pin_env({})
+    if any(os.environ.get(k) != v for k, v in env.items()):
+        return False
+    if env and torch.get_num_threads() != int(env["OMP_NUM_THREADS"]):
+        return False
+    wanted = env.get("ATEN_CPU_CAPABILITY")
+    return wanted is None or torch.backends.cpu.get_cpu_capability().lower() == wanted
+
+
+def cpu_settings() -> dict[str, str | int | bool]:
+    """What this process computes with: ``{"capability": torch's kernels ("AVX2" ...),
+    "threads": int, "pinned": bool}`` (:func:`cpu_numerics_pinned`); chapters record it."""
+    return {"capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(), "pinned": cpu_numerics_pinned()}  # fmt: skip

@@ -21,10 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from humanclap import models
-from humanclap.data import load_relate, pair_table
-from humanclap.data import synthetic as S
-from humanclap.models.tiny import TinyConfig
+from humanclap.runtime import pin_cpu_numerics
+
+# The tests compute as the book does (torch's, oneDNN's and MKL's AVX2 kernels, one thread;
+# humanclap.runtime), before any tensor operation: a run here equals the same run in a worker.
+pin_cpu_numerics()
+
+from humanclap import models  # noqa: E402
+from humanclap.data import load_relate, pair_table  # noqa: E402
+from humanclap.data import synthetic as S  # noqa: E402
+from humanclap.models.tiny import TinyConfig  # noqa: E402
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _CATEGORIES_FILE = "tempo_notempo_2_2024-12-11.csv"

@@ -13,6 +13,7 @@ from humanclap import cli
 from humanclap.book import Headline, collect_headlines
 from humanclap.book import runner as nbrun
 from humanclap.book.publish import scrub_paths
+from humanclap.runtime import CPU_PIN_ENV
 
 
 def _write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
@@ -134,7 +135,9 @@ def test_cli_exit_status(book: Path, monkeypatch: pytest.MonkeyPatch, capsys) ->
     assert "FAILED 02_fails" in err
 
 
-def test_the_runner_says_when_a_chapter_ran_on_the_simulation(tmp_path: Path, capsys) -> None:
+def test_the_runner_says_when_a_chapter_ran_on_the_simulation(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
     src = tmp_path / "notebooks"
     src.mkdir()
     banner = (
@@ -154,17 +157,27 @@ def test_the_runner_says_when_a_chapter_ran_on_the_simulation(tmp_path: Path, ca
         )
     results = nbrun.run_notebooks(["01_sim", "02_real"], source_dir=src, output_dir=tmp_path / "o")
     assert [r.simulated for r in results] == [True, False]
+    cpu = results[0].world.pop("cpu")  # the kernel's CPU settings: pinned (humanclap.runtime)
     assert results[0].world == {
         "dataset": "synthetic",
         "simulated": True,
         "reason": "RELATE's audio is not on this machine.",
     }
+    assert cpu["pinned"] is True and cpu["threads"] == 1
     log = capsys.readouterr().out
     assert (
-        "01_sim: ok; ran on the embedded SIMULATION: RELATE's audio is not on this machine." in log
+        "01_sim: ok; ran on the embedded SIMULATION: RELATE's audio is not on this machine. ("
+        in log
     )
     assert "02_real: ok (" in log
     assert nbrun.ran_on(src / "01_sim.ipynb") == {}  # the source notebook has no outputs
+    # with the pin turned off, the log says that the numbers are this machine's
+    monkeypatch.setenv("HUMANCLAP_PIN_CPU", "0")
+    for key in CPU_PIN_ENV:  # tests/conftest.py pinned this process
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    nbrun.run_notebooks(["02_real"], source_dir=src, output_dir=tmp_path / "o")
+    assert "02_real: ok; computed with this machine's CPU settings (" in capsys.readouterr().out
 
 
 def test_published_chapter_hides_injected_cell_and_machine_paths(

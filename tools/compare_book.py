@@ -16,11 +16,20 @@ Before comparing, what legitimately differs between two runs is masked:
 - wall-clock times: a number followed by ``s`` (``in 3.2 s``, ``(45 s``);
 - the cache folder (``$HUMANCLAP_CACHE`` of each build, passed as ``--cache OLD NEW``) and the
   hash-named run folders below it (``finetunes/<hash>``);
-- temporary folders (``/tmp/...``);
+- temporary folders (``/tmp/...``, and ``<tmp>/...`` as published chapters write them);
 - any ``--mask REGEX`` given.
 
-Exit status 0 when every output is identical after masking, 1 otherwise (the differences are
-printed, the first ``--show`` lines of each).
+For each notebook that differs, the report says first what matters:
+
+- its headline numbers (``Chapter.headline``, read from the outputs' metadata with
+  :func:`humanclap.book.collect_headlines`) that differ, old -> new, and how many agree;
+- the numbers in its outputs that differ where the text around them is the same (tables,
+  takeaways, banners): how many, and the largest absolute difference with its line; and how many
+  lines differ otherwise (other words, other rows);
+
+then the first ``--show`` lines of the unified diff.
+
+Exit status 0 when every output is identical after masking, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -33,13 +42,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
+from humanclap.book import collect_headlines
+
 #: Replacements applied to every output text, in order: (pattern, replacement).
 DEFAULT_MASKS: tuple[tuple[str, str], ...] = (
     (r"\b\d+(?:\.\d+)?(?=\s?s\b)", "<seconds>"),
     (r"finetunes/[0-9a-f]{8,}", "finetunes/<run>"),
     (r"/tmp/[^\s`'\")<]+", "<tmp>"),
+    (r"<tmp>/[^\s`'\")<]+", "<tmp>"),  # as the runner publishes them
 )
 _TEXT_TYPES = ("text/plain", "text/markdown", "text/html")
+#: A number in an output's text (a minus sign may be typographic).
+_NUMBER = re.compile(r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def _text(value: str | list[str]) -> str:
@@ -91,6 +107,89 @@ def masker(masks: Sequence[tuple[str, str]], cache: str | None):
     return apply
 
 
+def _number(text: str) -> float:
+    return float(text.replace("−", "-").replace(",", ""))
+
+
+def number_differences(old: Sequence[str], new: Sequence[str]) -> dict:
+    """The numbers that differ between two builds' output lines where the words around them are
+    the same, and how many lines differ otherwise.
+
+    Returns
+    -------
+    dict
+        ``{"numbers": int, "max_abs": float, "line": str, "other_lines": int}``: how many
+        numbers differ, the largest absolute difference (0.0 when none) and the new line that
+        holds it, and the lines added, removed or changed in their words.
+    """
+    found = {"numbers": 0, "max_abs": 0.0, "line": "", "other_lines": 0}
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        pairs = list(zip(old[i1:i2], new[j1:j2], strict=False))
+        found["other_lines"] += max(i2 - i1, j2 - j1) - len(pairs)
+        for a, b in pairs:
+            if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+                found["other_lines"] += 1
+                continue
+            for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b), strict=True):
+                delta = abs(_number(x) - _number(y))
+                if x != y:
+                    found["numbers"] += 1
+                if delta > found["max_abs"]:
+                    found["max_abs"], found["line"] = delta, b.strip()
+    return found
+
+
+def _headline_text(row: pd.Series) -> str:
+    text = f"{row['estimate']:.6g}"
+    if pd.notna(row["lo"]) or pd.notna(row["hi"]):
+        text += f" [{row['lo']:.6g}, {row['hi']:.6g}]"
+    return text
+
+
+def headline_differences(old_path: Path, new_path: Path) -> tuple[list[str], int]:
+    """Lines naming each headline number that differs between two executed chapters
+    (``key: old -> new``, a missing one as ``-``), and how many headlines there are."""
+    cols = ["estimate", "lo", "hi", "n"]
+    old = collect_headlines([old_path]).set_index("key")[cols]
+    new = collect_headlines([new_path]).set_index("key")[cols]
+    keys = list(dict.fromkeys([*old.index, *new.index]))
+    lines = []
+    for key in keys:
+        a = old.loc[key] if key in old.index else None
+        b = new.loc[key] if key in new.index else None
+        if a is not None and b is not None and a.equals(b):
+            continue
+        show = ["-" if r is None else _headline_text(r) for r in (a, b)]
+        delta = (
+            f" ({b['estimate'] - a['estimate']:+.6g})"
+            if a is not None and b is not None and pd.notna(a["estimate"])
+            else ""
+        )
+        lines.append(f"{key}: {show[0]} -> {show[1]}{delta}")
+    return lines, len(keys)
+
+
+def _notebook_report(name: str, old_path: Path, new_path: Path, old: list, new: list, show: int):
+    old_lines = "\n".join(old).splitlines()
+    new_lines = "\n".join(new).splitlines()
+    diff = list(difflib.unified_diff(old_lines, new_lines, "old", "new", n=1, lineterm=""))
+    heads, n_heads = headline_differences(old_path, new_path)
+    nums = number_differences(old_lines, new_lines)
+    report = [f"{name}: outputs differ ({len(diff)} diff lines)"]
+    report.append(f"    headline numbers: {len(heads)} of {n_heads} differ")
+    report.extend(f"      {line}" for line in heads)
+    report.append(
+        f"    numbers in the outputs: {nums['numbers']} differ, largest |difference| "
+        f"{nums['max_abs']:.6g}" + (f" in: {nums['line'][:160]}" if nums["line"] else "")
+    )
+    report.append(f"    other lines that differ: {nums['other_lines']}")
+    report.extend(f"    {line}" for line in diff[:show])
+    return report
+
+
 def compare(
     old_dir: Path,
     new_dir: Path,
@@ -111,13 +210,8 @@ def compare(
             continue
         old = [old_mask(t) for t in notebook_outputs(old_path)]
         new = [new_mask(t) for t in notebook_outputs(new_path)]
-        if old == new:
-            continue
-        old_lines = "\n".join(old).splitlines()
-        new_lines = "\n".join(new).splitlines()
-        diff = list(difflib.unified_diff(old_lines, new_lines, "old", "new", n=1, lineterm=""))
-        report.append(f"{name}: outputs differ ({len(diff)} diff lines)")
-        report.extend(f"    {line}" for line in diff[:show])
+        if old != new:
+            report.extend(_notebook_report(name, old_path, new_path, old, new, show))
     return report
 
 

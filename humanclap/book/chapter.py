@@ -31,6 +31,7 @@ from humanclap.book.banner import BANNER_METADATA, banner
 from humanclap.book.headlines import Headline, headline_output
 from humanclap.book.results import ResultTables, provenance, results_folder
 from humanclap.data import Dataset, resolve_dataset
+from humanclap.runtime import cpu_settings
 
 __all__ = ["Chapter", "chapter_parameters", "describe_model", "open_chapter"]
 
@@ -207,11 +208,13 @@ class Chapter:
 
     def show_banner(self, model: str, note: str = "", world: str | None = None) -> None:
         """Display :meth:`banner`, recording in the output's metadata what the chapter ran on
-        (the runner reads it and says in its log when a chapter ran on the simulation)."""
+        (the runner reads it and says in its log when a chapter ran on the simulation) and the
+        CPU settings it computed with (:func:`humanclap.runtime.cpu_settings`)."""
         ran_on = {
             "dataset": self.data.kind,
             "simulated": self.data.is_simulated,
             "reason": self.data.reason,
+            "cpu": cpu_settings(),
         }
         display(self.banner(model, note, world), metadata={BANNER_METADATA: ran_on})
 

@@ -18,6 +18,10 @@ run never leaves a half-written chapter
 (the failed notebook goes to ``<name>.failed.ipynb`` beside it, with the error in its cells).
 A chapter that ran is made ready for the book (:mod:`humanclap.book.publish`): papermill's
 injected-parameters cell is hidden and machine paths are replaced in its outputs.
+
+Every kernel starts with the CPU settings that make the numbers the same on every x86-64 CPU with
+AVX2 (:func:`humanclap.runtime.pinned_environ`: torch's, oneDNN's and MKL's AVX2 kernels and one
+thread), whatever the caller's environment says, unless ``HUMANCLAP_PIN_CPU=0``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import yaml
 
 from humanclap.book.banner import BANNER_METADATA
 from humanclap.book.publish import publish_notebook
+from humanclap.runtime import pinned_environ
 from humanclap.utils import atomic_path
 
 __all__ = [
@@ -232,7 +237,7 @@ def run_notebook(
     Returns
     -------
     Path
-        ``dst``.
+        ``dst``. The kernel ran with :func:`humanclap.runtime.cpu_pin_env` in its environment.
 
     Raises
     ------
@@ -251,7 +256,7 @@ def run_notebook(
             f"{src}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
         )
     failed = dst.with_name(dst.stem + ".failed.ipynb")
-    with atomic_path(dst, keep_suffix=True) as tmp:
+    with atomic_path(dst, keep_suffix=True) as tmp, pinned_environ():
         try:
             pm.execute_notebook(
                 str(src),
@@ -331,5 +336,11 @@ def run_notebooks(
             status = "ok" if result.ok else f"FAILED: {result.error}"
             if result.simulated:
                 status += f"; ran on the embedded SIMULATION: {result.world.get('reason', '')}"
+            cpu = result.world.get("cpu") or {}
+            if cpu and not cpu.get("pinned"):
+                status += (
+                    f"; computed with this machine's CPU settings ({cpu.get('capability')} "
+                    f"kernels, {cpu.get('threads')} threads): its numbers may differ elsewhere"
+                )
             print(f"[humanclap] {name}: {status} ({result.seconds:.1f} s)", flush=True)
     return results

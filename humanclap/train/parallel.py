@@ -13,15 +13,19 @@ resumed and read back as usual.
 
 Processes are started with ``spawn`` (a forked child of a process that has run torch's thread
 pool can deadlock); each imports torch and humanclap once (a few seconds) and computes its own
-cache of front-end features (:mod:`humanclap.train.features`).
+cache of front-end features (:mod:`humanclap.train.features`). They start with the CPU settings
+of :func:`humanclap.runtime.pinned_environ` (AVX2 kernels, one thread), so that a run gives
+the same weights on every x86-64 CPU with AVX2 and for any number of cores
+(``HUMANCLAP_PIN_CPU=0``: this machine's kernels, and the cores shared out among the workers).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -29,11 +33,11 @@ import pandas as pd
 import torch
 
 from humanclap.models import ClapModel
-from humanclap.runtime import tune_cpu_allocator
+from humanclap.runtime import pinned_environ, tune_cpu_allocator
 from humanclap.train.finetune import finetune
 from humanclap.train.run import FinetuneResult
 
-__all__ = ["finetune_many", "resolve_workers"]
+__all__ = ["finetune_many", "resolve_workers", "worker_pool"]
 
 log = logging.getLogger("humanclap.train")
 
@@ -196,13 +200,29 @@ def finetune_many(
         return results
     if any(kwargs.get("callback") is not None for kwargs in runs):
         raise ValueError("callback: runs in the caller's process only; use workers=1")
-    threads = max(1, available_cpus() // num_workers)
-    log.info("training %d runs in %d processes, %d thread(s) each", len(runs), num_workers, threads)
-    with ProcessPoolExecutor(
-        max_workers=num_workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(model, train_pairs, val_pairs, threads),
-    ) as pool:
+    log.info("training %d runs in %d processes", len(runs), num_workers)
+    with worker_pool(num_workers, (model, train_pairs, val_pairs)) as pool:
         futures = [pool.submit(_worker_run, kwargs) for kwargs in runs]
         return _collect(futures, runs)
+
+
+@contextlib.contextmanager
+def worker_pool(
+    num_workers: int, initargs: tuple[ClapModel, pd.DataFrame, pd.DataFrame]
+) -> Iterator[ProcessPoolExecutor]:
+    """``num_workers`` spawned processes that train from ``initargs`` (model, train pairs,
+    validation pairs), with the book's CPU settings (:func:`humanclap.runtime.pinned_environ`:
+    AVX2 kernels and one thread each, whatever the caller's environment says); with
+    ``HUMANCLAP_PIN_CPU=0``, this machine's kernels and its cores shared out among them.
+    Submit every task inside the block: processes start as tasks arrive."""
+    with pinned_environ() as env:
+        threads = int(env.get("OMP_NUM_THREADS", max(1, available_cpus() // num_workers)))
+        log.info("%d worker process(es), %d thread(s) each, CPU settings %s", num_workers,
+                 threads, env or "this machine's")  # fmt: skip
+        with ProcessPoolExecutor(
+            max_workers=num_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(*initargs, threads),
+        ) as pool:
+            yield pool

@@ -323,6 +323,7 @@ def pretrain(
         "final_train_loss": history[-1],
         "train_seconds": round(seconds, 1),
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
     for split in ("validation", "test"):
         pairs = natural_pairs(root, split)
