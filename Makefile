@@ -83,7 +83,10 @@ check-book: $(BROWSER_STAMP)
 # its GPU-time estimate, then run chapters 2-4 on RELATE; each writes its result tables to
 # results/relate/ (and the non-fusion LAION row to results/relate-laion/), which `make book`
 # reads afterwards. Re-running resumes: finished tables and fine-tuning runs are not redone.
-# Downloads (models, tokenizer) need `make relate HF_HUB_OFFLINE=0`.
+# Downloads (models, tokenizer) need `make relate HF_HUB_OFFLINE=0`. The GPU computes there, so
+# the CPU pin of the book's simulated chapters (AVX2 kernels, one thread; humanclap.runtime) is
+# off: it would only slow the CPU side (decoding, batching) and cannot make a GPU's sums agree.
+relate: export HUMANCLAP_PIN_CPU = 0
 RELATE_PARAMS ?= params/relate-gpu.yaml
 RELATE_CHAPTERS ?= 02_clapscore_vs_humans 03_human_clap 04_loss_study
 relate: $(STAMP)

@@ -444,7 +444,7 @@ def test_paired_table_in_the_report(report, ratings):
     assert row["lo"] <= row["diff"] <= row["hi"]
     assert set(rep.decomposition["predictor"]) == {"p", "q"}
     # Benjamini-Hochberg q-values over the groups of each metric (exploratory screen).
-    for metric, sub in paired.groupby("metric"):
+    for _metric, sub in paired.groupby("metric"):
         expected = stats.bh_qvalues(sub["p_value"].to_numpy(dtype=float))
         np.testing.assert_allclose(sub["q_value"].to_numpy(dtype=float), expected)
     assert (paired["q_value"].dropna() >= paired["p_value"].dropna()).all()
