@@ -75,6 +75,36 @@ def test_cell_model_recovers_planted_cell_means() -> None:
     assert 0.2 < out.attrs["group_share"] < 0.5
 
 
+def test_cell_gaps_match_statsmodels_contrasts() -> None:
+    rng = np.random.default_rng(2)
+    truth = {("nat", "x"): 6.0, ("nat", "y"): 5.0, ("sys", "x"): 3.0, ("sys", "y"): 5.0}
+    bias = rng.normal(0, 0.5, 40)
+    rows = [
+        (src, ev, str(lid), mean + bias[lid] + rng.normal(0, 1))
+        for (src, ev), mean in truth.items()
+        for lid in rng.integers(0, 40, 300)
+    ]
+    rows += [("sys", "z", "0", 1.0)] * 3  # not fitted: no gap
+    df = pd.DataFrame(rows, columns=["source", "event", "listener_id", "score"])
+    cells = hs.cell_model(df, cells=("source", "event"), response="score", min_n=20)
+    gaps = hs.cell_gaps(cells, reference="nat").set_index("event")
+    assert list(gaps.index) == ["x", "y"]
+    result = cells.attrs["result"]
+    names = list(result.fe_params.index)
+    for event in ("x", "y"):
+        contrast = np.zeros(len(result.fe_params))
+        contrast[names.index(f"C(cell)[sys | {event}]")] = 1.0
+        contrast[names.index(f"C(cell)[nat | {event}]")] = -1.0
+        test = result.t_test(contrast[None, :])
+        assert gaps.loc[event, "gap"] == pytest.approx(float(np.squeeze(test.effect)))
+        assert gaps.loc[event, "se"] == pytest.approx(float(np.squeeze(test.sd)))
+    assert gaps.loc["x", "gap"] == pytest.approx(-3.0, abs=0.3)
+    assert gaps.loc["x", "q"] < 0.001 and gaps.loc["y", "p"] > 0.01
+    np.testing.assert_allclose(gaps["q"], hs.bh_qvalues(gaps["p"].to_numpy()))
+    with pytest.raises(ValueError, match="reference: 'tango'"):
+        hs.cell_gaps(cells, reference="tango")
+
+
 def test_standardized_effects_hand_computed() -> None:
     df = pd.DataFrame({"h": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "m": [1.0, 1.0, 2.0, 2.0, 3.0, 9.0]})
     base = np.array([False, False, False, False, True, True])

@@ -70,9 +70,20 @@ def clips() -> list:
 
 @pytest.fixture(scope="module")
 def embeddings(model: hf.HfClap, clips: list) -> tuple:
-    """(audio_emb of all clips, text_emb of CAPTIONS, audio_emb of the first two clips alone)."""
-    with torch.no_grad():
-        return model.embed_audio(clips), model.embed_text(CAPTIONS), model.embed_audio(clips[:2])
+    """(audio_emb of all clips, text_emb of CAPTIONS, audio_emb of the first two clips alone),
+    on the two threads every test here runs with (a sum split over another number of threads
+    differs in its last bits, and the tests compare some embeddings bit for bit)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.no_grad():
+            return (
+                model.embed_audio(clips),
+                model.embed_text(CAPTIONS),
+                model.embed_audio(clips[:2]),
+            )
+    finally:
+        torch.set_num_threads(before)
 
 
 def _processor(model: hf.HfClap):

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 from test_download import _closed_port_url, _sha, online, served  # noqa: F401
@@ -27,7 +26,6 @@ from humanclap.data import (
     load_ontology,
     match_captions,
     unmatched_words,
-    validate_top_level,
 )
 from humanclap.data import ontology as ontology_module
 from humanclap.data.categories import CATEGORY_IDS
@@ -316,27 +314,7 @@ def test_caption_complexity(small):
     assert table[["mean_distance", "max_distance"]].iloc[1:].isna().all().all()
 
 
-def test_validate_top_level(small):
-    pairs = pd.DataFrame(
-        {
-            "audiocap_id": [1, 1, 2, 3, 4],
-            "text": ["A dog barks", "A dog barks", "A man speaks", "Wind blows", "Silence"],
-        }
-    )
-    categories = pd.DataFrame(
-        {
-            "audiocap_id": [1, 2, 3, 4, 5],
-            "category_ids": [ANIMAL, f"{ANIMAL},{HUMAN}", HUMAN, NATURAL, MUSIC],
-        }
-    )
-    table = validate_top_level(pairs, categories, small).set_index("category_id")
-    assert table.loc[ANIMAL, ["n_labelled", "n_predicted", "n_correct"]].tolist() == [2, 1, 1]
-    assert table.loc[ANIMAL, "precision"] == 1 and table.loc[ANIMAL, "recall"] == 0.5
-    assert table.loc[HUMAN, "precision"] == 1 and table.loc[HUMAN, "recall"] == 0.5
-    assert table.loc[NATURAL, "precision"] == 0 and table.loc[NATURAL, "recall"] == 0
-    assert np.isnan(table.loc[MUSIC, "precision"]) and np.isnan(table.loc[MUSIC, "recall"])
-    assert table.attrs["n_captions"] == 4 and table.attrs["unmatched_share"] == 0.25
-    with pytest.raises(RelateDataError, match="not in the category table"):
-        validate_top_level(pairs.assign(audiocap_id=9), categories, small)
+def test_unmatched_words(small):
+    pairs = pd.DataFrame({"text": ["A dog barks", "A man speaks", "Wind blows", "Silence"]})
     words = unmatched_words(pairs["text"], small)
     assert words["word"].tolist() == ["silence"] and words.attrs["n_unmatched"] == 1

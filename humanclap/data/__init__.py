@@ -16,8 +16,7 @@ Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
   checksummed download) and its hierarchy, :class:`Ontology`.
 - :mod:`humanclap.data.matcher` -- caption -> AudioSet classes (:func:`match_captions`).
 - :mod:`humanclap.data.events` -- fine event types per caption and per pair
-  (:func:`caption_events`, :func:`explode_events`), :func:`caption_complexity`,
-  :func:`validate_top_level`.
+  (:func:`caption_events`, :func:`explode_events`), :func:`caption_complexity`.
 - :mod:`humanclap.data.audioset_labels` -- AudioSet's human labels of RELATE's AudioCaps clips
   (:func:`load_audioset_labels`: a committed table; :func:`audioset_labels_from_sources`: the
   join from the pinned sources).
@@ -54,7 +53,6 @@ from humanclap.data.events import (
     caption_events,
     explode_events,
     unmatched_words,
-    validate_top_level,
 )
 from humanclap.data.matcher import match_captions
 from humanclap.data.matcher_eval import compare_categories, evaluate_matcher
@@ -114,5 +112,4 @@ __all__ = [
     "screening_summary",
     "sha256_file",
     "unmatched_words",
-    "validate_top_level",
 ]

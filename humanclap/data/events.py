@@ -6,9 +6,7 @@
   :func:`humanclap.data.explode_categories`, so analyses can group by ``event``.
 - :func:`caption_complexity` -- how many distinct events a caption names, and how far apart
   they are in the ontology.
-- :func:`validate_top_level` -- the matcher against the category table's top-level labels (the
-  book checks it against AudioSet's human labels instead:
-  :func:`humanclap.data.evaluate_matcher`).
+- (the matcher against AudioSet's human labels: :func:`humanclap.data.evaluate_matcher`).
 - :func:`unmatched_words` -- what the matcher misses.
 """
 
@@ -21,7 +19,6 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from humanclap.data.categories import CATEGORY_IDS
 from humanclap.data.files import RelateDataError
 from humanclap.data.matcher import FILLER_WORDS, match_captions, words
 from humanclap.data.ontology import Ontology
@@ -32,7 +29,6 @@ __all__ = [
     "caption_events",
     "explode_events",
     "unmatched_words",
-    "validate_top_level",
 ]
 
 #: The ``event`` of a pair whose caption names no class.
@@ -194,87 +190,6 @@ def caption_complexity(captions: Iterable[str], ontology: Ontology) -> pd.DataFr
         mean = float(np.mean(dists)) if dists else np.nan
         rows.append((caption, len(ids), mean, float(max(dists)) if dists else np.nan))
     return pd.DataFrame(rows, columns=["caption", "n_events", "mean_distance", "max_distance"])
-
-
-def _caption_table(frame: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
-    """Distinct (audiocap_id, caption) with the table's top-level ids as a set."""
-    caption = "text" if "text" in frame.columns else "caption"
-    if caption not in frame.columns or "audiocap_id" not in frame.columns:
-        raise RelateDataError(
-            "validate_top_level: need columns 'audiocap_id' and 'text' (or 'caption'); found "
-            f"{list(frame.columns)}"
-        )
-    clips = frame[["audiocap_id", caption]].drop_duplicates()
-    clips = clips.rename(columns={caption: "caption"}).reset_index(drop=True)
-    labels = categories.set_index("audiocap_id")["category_ids"]
-    missing = ~clips["audiocap_id"].isin(labels.index)
-    if missing.any():
-        raise RelateDataError(
-            f"validate_top_level: {int(missing.sum())} audiocap_id(s) not in the category table, "
-            f"e.g. {clips.loc[missing, 'audiocap_id'].iloc[0]}"
-        )
-    clips["truth"] = [
-        {p.strip() for p in labels.loc[i].split(",")} for i in clips["audiocap_id"].to_numpy()
-    ]
-    return clips
-
-
-def validate_top_level(
-    pairs_or_captions: pd.DataFrame, categories: pd.DataFrame, ontology: Ontology
-) -> pd.DataFrame:
-    """Precision and recall of "the matcher puts the caption below this root" against the
-    category table's ``caption_label``, per top-level category.
-
-    Each distinct (``audiocap_id``, caption) counts once. The matcher predicts a root for a
-    caption when some class it matched rolls up to that root (:meth:`Ontology.top_level`).
-
-    Parameters
-    ----------
-    pairs_or_captions : pandas.DataFrame
-        Ratings or pairs (:func:`humanclap.data.load_relate`, :func:`humanclap.data.pair_table`)
-        or any table with ``audiocap_id`` and ``text`` (or ``caption``).
-    categories : pandas.DataFrame
-        :func:`humanclap.data.load_categories` (``audiocap_id``, ``category_ids``).
-    ontology : Ontology
-
-    Returns
-    -------
-    pandas.DataFrame
-        Shape ``(7, 8)``, one row per top-level category: ``category``, ``category_id``,
-        ``n_labelled`` (captions the table gives it), ``n_predicted``, ``n_correct``,
-        ``precision``, ``recall``, ``f1`` (NaN where undefined). ``df.attrs``: ``n_captions``,
-        ``n_unmatched`` and ``unmatched_share`` (captions with no match at all),
-        ``micro_precision``, ``micro_recall``.
-    """
-    clips = _caption_table(pairs_or_captions, categories)
-    events = caption_events(clips["caption"], ontology, depth=0)
-    predicted = events.groupby("caption")["class_id"].agg(set)
-    clips["pred"] = [predicted.get(c, set()) for c in clips["caption"]]
-    rows = []
-    for cid, name in CATEGORY_IDS.items():
-        if cid not in ontology.roots:
-            raise RelateDataError(f"{ontology.source}: top-level category {cid} is not a root")
-        truth = clips["truth"].map(lambda s, c=cid: c in s)
-        pred = clips["pred"].map(lambda s, c=cid: c in s)
-        rows.append((name, cid, int(truth.sum()), int(pred.sum()), int((truth & pred).sum())))
-    table = pd.DataFrame(
-        rows, columns=["category", "category_id", "n_labelled", "n_predicted", "n_correct"]
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["precision"] = table["n_correct"] / table["n_predicted"].replace(0, np.nan)
-        table["recall"] = table["n_correct"] / table["n_labelled"].replace(0, np.nan)
-        table["f1"] = (
-            2 * table["precision"] * table["recall"] / (table["precision"] + table["recall"])
-        )
-    unmatched = int((clips["pred"].map(len) == 0).sum())
-    table.attrs = {
-        "n_captions": len(clips),
-        "n_unmatched": unmatched,
-        "unmatched_share": unmatched / len(clips) if len(clips) else np.nan,
-        "micro_precision": table["n_correct"].sum() / max(table["n_predicted"].sum(), 1),
-        "micro_recall": table["n_correct"].sum() / max(table["n_labelled"].sum(), 1),
-    }
-    return table
 
 
 def unmatched_words(captions: Iterable[str], ontology: Ontology, top: int = 30) -> pd.DataFrame:

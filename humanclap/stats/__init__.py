@@ -37,7 +37,7 @@ from humanclap.stats.decomposition import within_between
 from humanclap.stats.effects import calibrated_residuals, standardized_effects
 from humanclap.stats.interrater import reliability, reliability_by, split_half
 from humanclap.stats.listeners import listener_bias
-from humanclap.stats.mixed import cell_model, mixed_model, mixed_model_table
+from humanclap.stats.mixed import cell_gaps, cell_model, mixed_model, mixed_model_table
 from humanclap.stats.multiple import bh_qvalues, holm
 from humanclap.stats.power import minimum_detectable_difference, srcc_difference_se
 from humanclap.stats.seeds import seed_comparison
@@ -49,6 +49,7 @@ __all__ = [
     "bh_qvalues",
     "bootstrap_report",
     "calibrated_residuals",
+    "cell_gaps",
     "cell_model",
     "correlation_report",
     "grouped_report",

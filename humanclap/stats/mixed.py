@@ -2,7 +2,10 @@
 
 :func:`mixed_model` fits one, :func:`mixed_model_table` tabulates its fixed effects and variance
 components, and :func:`cell_model` estimates the mean of a response (e.g. a model's calibrated
-residual) in each cell of a cross-classification, adjusted for who rated it.
+residual) in each cell of a cross-classification, adjusted for who rated it;
+:func:`cell_gaps` compares each cell with the reference level's cell of the same column (e.g. a
+system's rendering of an event type against the natural clips of that type), with Wald tests and
+Benjamini-Hochberg q-values over all the gaps.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from humanclap.stats._checks import PAIR, _check_ratings, _iter_groups
+from humanclap.stats.multiple import bh_qvalues
 
 
 def mixed_model(
@@ -186,6 +191,7 @@ def cell_model(
     out = pd.DataFrame(_cell_rows(ratings, cells, by_label, min_n))
     out.attrs = {
         "result": result,
+        "cells": cells,
         "group_share": float(table.loc["Group share", "coef"]),
         "converged": bool(result.converged),
     }
@@ -249,3 +255,77 @@ def _cell_rows(
             row["note"] = ""
         rows.append(row)
     return rows
+
+
+def cell_gaps(cells: pd.DataFrame, reference: str, ci: float = 0.95) -> pd.DataFrame:
+    """Each cell of :func:`cell_model` against the cell of ``reference`` in the same column.
+
+    For cells ``(level, column)`` of a two-way table (``cells=("source", "event")``: a system's
+    pairs of an event type), the gap is ``coef(level, column) - coef(reference, column)`` (the
+    system against the natural clips of the same type), its standard error from the fitted
+    model's covariance of the two coefficients, a two-sided Wald test of no gap, and a
+    Benjamini-Hochberg q-value over every gap of the table: a ranking of many gaps reads as
+    exploratory.
+
+    Parameters
+    ----------
+    cells : pd.DataFrame
+        Output of :func:`cell_model` with two cell columns (``attrs["cells"]``).
+    reference : str
+        The level of the first cell column compared against (e.g. ``"audiocaps"``).
+    ci : float
+        Level of the Wald intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per cell of another level whose own and reference cell were both fitted: the two
+        cell columns, ``coef``, ``reference_coef``, ``gap``, ``se``, ``gap_lo``, ``gap_hi``,
+        ``p``, ``q``, ``n`` (ratings of the cell).
+
+    Raises
+    ------
+    ValueError
+        Not a two-column :func:`cell_model` table, or ``reference`` not a level of its first
+        column.
+    """
+    names = cells.attrs.get("cells")
+    if names is None or len(names) != 2 or "result" not in cells.attrs:
+        raise ValueError("cells: expected the output of cell_model with two cell columns")
+    level, column = names
+    if reference not in set(cells[level].astype(str)):
+        raise ValueError(f"reference: {reference!r} is not a level of {level!r}")
+    result = cells.attrs["result"]
+    cov, params = result.cov_params(), result.fe_params
+    z = sps.norm.ppf(0.5 + ci / 2)
+    fitted = cells.dropna(subset=["coef"])
+    ref = fitted[fitted[level].astype(str) == reference].set_index(column)
+    rows = []
+    for row in fitted[fitted[level].astype(str) != reference].itertuples(index=False):
+        key = getattr(row, column)
+        if key not in ref.index:
+            continue
+        a, b = f"C(cell)[{getattr(row, level)} | {key}]", f"C(cell)[{reference} | {key}]"
+        gap = float(params[a] - params[b])
+        se = float(np.sqrt(cov.loc[a, a] + cov.loc[b, b] - 2 * cov.loc[a, b]))
+        rows.append({level: getattr(row, level), column: key, "coef": float(params[a]),
+                     "reference_coef": float(params[b]), "gap": gap, "se": se,
+                     "gap_lo": gap - z * se, "gap_hi": gap + z * se,
+                     "p": float(2 * sps.norm.sf(abs(gap) / se)), "n": int(row.n)})  # fmt: skip
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            level,
+            column,
+            "coef",
+            "reference_coef",
+            "gap",
+            "se",
+            "gap_lo",
+            "gap_hi",
+            "p",
+            "n",
+        ],
+    )
+    out.insert(out.columns.get_loc("p") + 1, "q", bh_qvalues(out["p"].to_numpy(dtype=float)))
+    return out
