@@ -55,25 +55,23 @@ def _parse_value(text: str):
 
 
 def _cmd_run_notebooks(args: argparse.Namespace) -> int:
+    overrides = {name: _parse_value(value) for name, value in args.parameter or []}
     try:
         names = args.only or nbrun.book_notebooks(args.toc, args.output_dir)
-        params = nbrun.load_params(args.params)
-    except nbrun.NotebookError as exc:
+        if not names:
+            raise nbrun.NotebookError(f"{args.toc} lists no notebook under {args.output_dir}")
+        results = nbrun.run_notebooks(
+            names,
+            source_dir=args.source_dir,
+            output_dir=args.output_dir,
+            params=nbrun.load_params(args.params),
+            overrides=overrides,
+            log_output=args.log_output,
+            cwd=Path(args.toc).resolve().parent,
+        )
+    except nbrun.NotebookError as exc:  # bad parameters: refused before anything runs
         print(f"humanclap: {exc}", file=sys.stderr)
         return 2
-    if not names:
-        print(f"humanclap: {args.toc} lists no notebook under {args.output_dir}", file=sys.stderr)
-        return 2
-    overrides = {name: _parse_value(value) for name, value in args.parameter or []}
-    results = nbrun.run_notebooks(
-        names,
-        source_dir=args.source_dir,
-        output_dir=args.output_dir,
-        params=params,
-        overrides=overrides,
-        log_output=args.log_output,
-        cwd=Path(args.toc).resolve().parent,
-    )
     failed = [r for r in results if not r.ok]
     total = sum(r.seconds for r in results)
     print(

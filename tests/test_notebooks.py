@@ -100,7 +100,7 @@ def test_params_files_name_only_declared_parameters(params_file: Path) -> None:
     assert set(params["notebooks"]) <= set(declared), params_file
     for name, own in params["notebooks"].items():
         assert set(own) <= set(declared[name]), (params_file, name)
-        nbrun._resolve(name, declared[name], params)  # raises on unknown keys
+        nbrun.resolve_parameters(name, declared[name], params)  # raises on unknown keys
     every = set().union(*map(set, declared.values()))
     assert set(params["common"]) <= every, params_file
 

@@ -87,9 +87,50 @@ def test_run_notebook_injects_parameters(book: Path) -> None:
 
 
 def test_unknown_parameter_is_an_error(book: Path) -> None:
-    with pytest.raises(nbrun.NotebookError, match=r"unknown parameter\(s\) \['z'\]"):
+    with pytest.raises(
+        nbrun.NotebookError, match=r"unknown parameter\(s\) 'z'; declared: label, x"
+    ):
         nbrun.run_notebook(book / "notebooks/01_ok.ipynb", book / "out/01_ok.ipynb", {"z": 1})
     assert not (book / "out/01_ok.ipynb").exists()
+
+
+def test_misspelled_parameters_are_refused_before_anything_runs(book: Path) -> None:
+    def run(params=None, overrides=None):
+        return nbrun.run_notebooks(
+            ["01_ok"],
+            source_dir=book / "notebooks",
+            output_dir=book / "out",
+            params=params,
+            overrides=overrides,
+            echo=False,
+        )
+
+    with pytest.raises(
+        nbrun.NotebookError, match=r"-p \(overrides\).*'lable' \(did you mean 'label'\?\)"
+    ):
+        run(overrides={"lable": "b"})
+    with pytest.raises(nbrun.NotebookError, match=r"common.*'xx' \(did you mean 'x'\?\)"):
+        run(params={"common": {"xx": 2}, "notebooks": {}})
+    (failed,) = run(params={"common": {}, "notebooks": {"01_ok": {"lable": "b"}}})
+    assert "01_ok: unknown parameter(s) 'lable' (did you mean 'label'?)" in failed.error
+    assert not (book / "out").exists()  # nothing ran
+    # an override some notebook of the run declares is applied where declared only
+    assert run(overrides={"label": "c"})[0].parameters == {"label": "c"}
+    assert cli.main(["run-notebooks", "--toc", str(book / "_toc.yml"), "--source-dir",
+                     str(book / "notebooks"), "--only", "01_ok", "-p", "lable", "b"]) == 2  # fmt: skip
+
+
+def test_a_parameter_papermill_cannot_read_is_refused(book: Path) -> None:
+    # papermill skips "n = 3  # n = the count" (it cannot parse the line) and would leave n at
+    # its default whatever a parameters file says
+    path = _write_nb(
+        book / "notebooks/04_comment.ipynb",
+        [("n = 3  # n = the count\nk = [\n    1,\n]  # a list\nm = 1", ["parameters"])],
+    )
+    with pytest.raises(nbrun.NotebookError, match=r"papermill cannot read parameter\(s\) \['n'\]"):
+        nbrun.declared_parameters(path)
+    path.write_text(path.read_text().replace("# n = the count", "# the count"))
+    assert set(nbrun.declared_parameters(path)) == {"n", "k", "m"}
 
 
 def test_failure_keeps_previous_output_and_failed_copy(book: Path) -> None:
@@ -103,7 +144,7 @@ def test_failure_keeps_previous_output_and_failed_copy(book: Path) -> None:
 
 
 def test_run_notebooks_keeps_going_and_reports(book: Path) -> None:
-    params = {"common": {"label": "common", "unused": 1}, "notebooks": {"01_ok": {"x": 2}}}
+    params = {"common": {"label": "common"}, "notebooks": {"01_ok": {"x": 2}}}
     results = nbrun.run_notebooks(
         ["02_fails", "01_ok"],
         source_dir=book / "notebooks",

@@ -37,6 +37,14 @@ from typing import Any
 import yaml
 
 from humanclap.book.banner import BANNER_METADATA
+from humanclap.book.parameters import (
+    NotebookError,
+    check_parameter_names,
+    declared_parameters,
+    load_params,
+    resolve_parameters,
+    unknown_parameters,
+)
 from humanclap.book.publish import publish_notebook
 from humanclap.runtime import pinned_environ
 from humanclap.utils import atomic_path
@@ -46,15 +54,12 @@ __all__ = [
     "RunResult",
     "book_notebooks",
     "declared_parameters",
+    "unknown_parameters",
     "load_params",
     "ran_on",
     "run_notebook",
     "run_notebooks",
 ]
-
-
-class NotebookError(RuntimeError):
-    """A notebook could not be run: missing, unparameterised, bad parameters or a failing cell."""
 
 
 @dataclass
@@ -137,76 +142,6 @@ def book_notebooks(
     return found
 
 
-def load_params(path: str | os.PathLike | None) -> dict[str, Any]:
-    """Read a parameters file (``common`` and ``notebooks`` sections).
-
-    Returns
-    -------
-    dict
-        ``{"common": {...}, "notebooks": {stem: {...}}}``; empty sections when ``path`` is None.
-    """
-    if path is None:
-        return {"common": {}, "notebooks": {}}
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise NotebookError(f"{path}: cannot read the parameters file ({exc})") from exc
-    unknown = set(data) - {"common", "notebooks"}
-    if unknown:
-        raise NotebookError(
-            f"{path}: unknown top-level keys {sorted(unknown)}; expected 'common' and 'notebooks'"
-        )
-    common = data.get("common") or {}
-    notebooks = data.get("notebooks") or {}
-    if not isinstance(common, dict) or not isinstance(notebooks, dict):
-        raise NotebookError(f"{path}: 'common' and 'notebooks' must be mappings")
-    for name, values in notebooks.items():
-        if not isinstance(values, dict):
-            raise NotebookError(f"{path}: notebooks.{name} must be a mapping of parameters")
-    return {"common": common, "notebooks": notebooks}
-
-
-def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
-    """The parameters a notebook declares in its cell tagged ``parameters``.
-
-    Returns
-    -------
-    dict
-        ``{name: {"default": str, "inferred_type_name": str, "help": str}}`` as papermill infers
-        them.
-
-    Raises
-    ------
-    NotebookError
-        If the notebook is missing, unreadable or has no cell tagged ``parameters``.
-    """
-    import nbformat  # lazy: papermill and nbformat take a second to import
-    import papermill as pm  # lazy: as above
-
-    path = Path(notebook)
-    if not path.is_file():
-        raise NotebookError(f"{path}: notebook not found")
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types
-        raise NotebookError(f"{path}: not a readable notebook ({exc})") from exc
-    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
-        raise NotebookError(f"{path}: no cell is tagged 'parameters'")
-    return dict(pm.inspect_notebook(str(path)))
-
-
-def _resolve(name: str, declared: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    common = {k: v for k, v in params.get("common", {}).items() if k in declared}
-    own = dict(params.get("notebooks", {}).get(name, {}))
-    unknown = sorted(set(own) - set(declared))
-    if unknown:
-        raise NotebookError(
-            f"{name}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
-        )
-    return {**common, **own}
-
-
 def run_notebook(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -250,11 +185,9 @@ def run_notebook(
     src, dst = Path(src), Path(dst)
     declared = declared_parameters(src)
     parameters = dict(parameters or {})
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        raise NotebookError(
-            f"{src}: unknown parameter(s) {unknown}; the notebook declares {sorted(declared)}"
-        )
+    error = unknown_parameters(src, parameters, declared)
+    if error is not None:
+        raise error
     failed = dst.with_name(dst.stem + ".failed.ipynb")
     with atomic_path(dst, keep_suffix=True) as tmp, pinned_environ():
         try:
@@ -312,8 +245,16 @@ def run_notebooks(
     -------
     list of RunResult
         One per notebook, in order.
+
+    Raises
+    ------
+    NotebookError
+        Before anything runs, for an override that none of ``names`` declares or a ``common``
+        value that no notebook of ``source_dir`` declares, naming the closest declared name.
     """
     params = params or {"common": {}, "notebooks": {}}
+    names = list(names)
+    check_parameter_names(names, Path(source_dir), params, overrides or {})
     results: list[RunResult] = []
     for name in names:
         src = Path(source_dir) / f"{name}.ipynb"
@@ -322,7 +263,7 @@ def run_notebooks(
         values: dict[str, Any] = {}
         try:
             declared = declared_parameters(src)
-            values = _resolve(name, declared, params)
+            values = resolve_parameters(name, declared, params)
             values.update({k: v for k, v in (overrides or {}).items() if k in declared})
             if echo:
                 print(f"[humanclap] running {src} {values}", flush=True)
