@@ -70,7 +70,6 @@ __all__ = [
     "eval_mode",
     "pin_cpu_numerics",
     "pinned_environ",
-    "precision_from_amp",
     "prefetch",
     "resolve_precision",
     "run_in_pool",
@@ -213,27 +212,6 @@ def shutdown(pool: ThreadPoolExecutor | None) -> None:
     """Stop ``pool``, dropping queued work (None: nothing to do)."""
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def precision_from_amp(precision: str, amp: bool | str | None) -> str:
-    """``precision``, or what the deprecated ``amp=`` option meant (with a warning).
-
-    ``amp="auto"`` -> ``"auto"``, ``True`` -> ``"auto"`` (bf16 or fp16 on CUDA), ``False`` /
-    ``"off"`` -> ``"fp32"``, ``"bf16"`` / ``"fp16"`` -> the same.
-    """
-    if amp is None:
-        return precision
-    warnings.warn(
-        "amp= is deprecated: use precision='auto'|'fp32'|'bf16'|'fp16'",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    mapping = {"auto": "auto", True: "auto", False: "fp32", "off": "fp32"}
-    if amp in ("bf16", "fp16"):
-        return str(amp)
-    if amp not in mapping:
-        raise ValueError(f"amp: expected 'auto', True, False, 'off', 'bf16' or 'fp16', got {amp!r}")
-    return mapping[amp]
 
 
 # glibc's mallopt parameters (malloc.h).

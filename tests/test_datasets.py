@@ -110,11 +110,3 @@ def test_model_spec_follows_the_world(relate_dir: Path, no_relate_env) -> None:
     assert world.model_spec("tiny") == ("tiny", {"world": world.root})
     assert world.model_spec("laion:630k-audioset-best") == ("laion:630k-audioset-best", {})
     assert not hasattr(world, "load_model")
-
-
-def test_audio_root_is_a_deprecated_alias(tmp_path: Path, no_relate_env) -> None:
-    world = S.generate(tmp_path / "w", seed=1, **SMALL_WORLD)
-    ds = resolve_dataset(world)
-    with pytest.warns(DeprecationWarning, match="audio_dir"):
-        assert ds.audio_root == ds.audio_dir == world
-    assert ds.audio_path("/audiocaps/train/1.wav") == world / "audiocaps/train/1.wav"

@@ -304,9 +304,6 @@ def test_checkpoint_with_pickled_object_is_refused(tmp_path):
     torch.save({"lr": np.float64(0.5), "t": torch.ones(2)}, path)
     loaded = model_files.load_weights_only(path)
     assert loaded["lr"] == 0.5 and torch.equal(loaded["t"], torch.ones(2))
-    with pytest.warns(DeprecationWarning, match=r"models\.checkpoint\.load_weights_only"):
-        moved = laion.load_weights_only  # the old name still works
-    assert moved is model_files.load_weights_only
 
 
 def _fake_state(**overrides) -> dict[str, torch.Tensor]:

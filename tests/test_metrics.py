@@ -1,12 +1,7 @@
-"""Tests of the agreement metrics of humanclap.stats against scipy/numpy and by simulation.
-
-Also: the deprecated alias module humanclap.metrics.
-"""
+"""Tests of the agreement metrics of humanclap.stats against scipy/numpy and by simulation."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 import time
 
 import numpy as np
@@ -60,16 +55,6 @@ def test_correlation_report_matches_scipy_with_ties():
 def test_correlation_report_errors(pred, human, match):
     with pytest.raises(ValueError, match=match):
         hs.correlation_report(pred, human)
-
-
-def test_human_is_a_deprecated_name_of_target():
-    rng = np.random.default_rng(0)
-    pred, target = rng.normal(size=50), rng.normal(size=50)
-    with pytest.warns(DeprecationWarning, match=r"human=\.\.\.\) is deprecated: use target="):
-        old = hs.correlation_report(pred, human=target)
-    assert old == hs.correlation_report(pred, target=target)
-    with pytest.raises(TypeError, match="pass target= only"):
-        hs.bootstrap_report(pred, human=target, target=target, unit="pair")
 
 
 # ----------------------------------------------------------------------------- bootstrap internals
@@ -388,26 +373,6 @@ def test_seed_comparison_errors() -> None:
         hs.seed_comparison({"a": human}, human, "b", unit="pair")
     with pytest.raises(ValueError, match=r"preds\['a'\]: expected shape"):
         hs.seed_comparison({"a": np.ones((2, 9))}, human, "a", unit="pair")
-
-
-# ----------------------------------------------------------------------------- deprecated alias
-def test_metrics_module_is_a_deprecated_alias_of_stats() -> None:
-    sys.modules.pop("humanclap.metrics", None)
-    with pytest.warns(DeprecationWarning, match="humanclap.metrics is deprecated"):
-        hm = importlib.import_module("humanclap.metrics")
-    assert sorted(hm.__all__) == sorted(
-        [
-            "CORRELATIONS",
-            "METRICS",
-            "bootstrap_report",
-            "correlation_report",
-            "grouped_report",
-            "paired_comparison",
-            "seed_comparison",
-        ]
-    )
-    for name in hm.__all__:
-        assert getattr(hm, name) is getattr(hs, name), name
 
 
 # ----------------------------------------------------------------------------- caption resampling

@@ -410,15 +410,11 @@ def test_registry_dispatches_new_backend(monkeypatch, tmp_path: Path):
         models.register_backend("toy2", (), build, lambda: Renamed, native_format=bool)
 
 
-def test_public_names_and_deprecated_aliases():
+def test_public_names():
     assert models.load is registry.load and models.load_checkpoint is registry.load_checkpoint
     assert models.BACKENDS is registry.BACKENDS and set(models.BACKENDS) >= {"tiny", "laion", "hf"}
     assert models.pad_or_crop is audio.pad_or_crop and base.as_clips is audio.as_clips
     assert models.stable_hash is utils.stable_hash
-    with pytest.warns(DeprecationWarning, match=r"humanclap\.similarity\.retrieval_at_k"):
-        assert models.retrieval_at_k is similarity.retrieval_at_k
-    with pytest.warns(DeprecationWarning, match=r"humanclap\.utils\.atomic_torch_save"):
-        assert base.atomic_torch_save is utils.atomic_torch_save
     with pytest.raises(AttributeError):
         models.no_such_name  # noqa: B018
 

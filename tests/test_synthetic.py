@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -595,11 +593,3 @@ def test_world_fingerprint(world: Path, tmp_path: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", fingerprint)
     with pytest.raises(FileNotFoundError, match="REL.csv"):
         S.world_fingerprint(tmp_path / "nothing")
-
-
-def test_synth_events_is_a_deprecated_alias() -> None:
-    sys.modules.pop("humanclap.data.synth_events", None)
-    with pytest.warns(DeprecationWarning, match="humanclap.data.synthetic"):
-        old = importlib.import_module("humanclap.data.synth_events")
-    assert old.EVENT_CLASSES is EVENT_CLASSES and old.synth_event is synth_event
-    assert old.phrase_event is S.phrase_event and old.CONFUSABLE is S.CONFUSABLE

@@ -464,14 +464,3 @@ def test_undecodable_audio_names_the_frame_and_row(base, pairs, world, tmp_path,
             base, tr, pairs["validation"], audio_dir=world, num_epochs=1, preload=preload,
             progress=False,
         )  # fmt: skip
-
-
-def test_deprecated_names_warn_and_still_work(base, pairs, world):
-    va = pairs["validation"]
-    with pytest.warns(DeprecationWarning, match="audio_root"):
-        old = train.cosine_scores(base, va, audio_root=world)
-    np.testing.assert_array_equal(old, train.cosine_scores(base, va, audio_dir=world))
-    with pytest.warns(DeprecationWarning, match="amp="), pytest.raises(ValueError, match="CUDA"):
-        train.finetune(base, pairs["train"], va, audio_dir=world, amp="fp16")
-    with pytest.raises(TypeError, match="audio_dir= only"):
-        train.cosine_scores(base, va, audio_dir=world, audio_root=world)

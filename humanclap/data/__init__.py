@@ -31,8 +31,6 @@ Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
 - :mod:`humanclap.data.synthetic` -- the simulated world in RELATE's layout (a subpackage).
 - :mod:`humanclap.data.datasets` -- which of them a chapter runs on (``dataset="auto"``).
 
-Deprecated aliases: :mod:`humanclap.data.download` (use :mod:`humanclap.utils`) and
-:mod:`humanclap.data.synth_events` (use :mod:`humanclap.data.synthetic`).
 """
 
 from humanclap.data.audioset_labels import audioset_labels_from_sources, load_audioset_labels

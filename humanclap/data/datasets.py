@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +68,6 @@ class Dataset:
         Folder holding ``scores/*.csv``.
     audio_dir : Path or None
         Folder below which each ``wavname`` is an audio file; ``None`` when there is no audio.
-        (``audio_root`` is its deprecated former name.)
     categories : str or Path or bool
         What :func:`humanclap.data.load_relate` gets as ``categories``.
     reason : str
@@ -84,16 +82,6 @@ class Dataset:
     categories: str | Path | bool = "auto"
     reason: str = ""
     world: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def audio_root(self) -> Path | None:
-        """Deprecated name of :attr:`audio_dir`."""
-        warnings.warn(
-            "Dataset.audio_root is deprecated: use Dataset.audio_dir",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.audio_dir
 
     @property
     def is_simulated(self) -> bool:

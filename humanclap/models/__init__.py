@@ -38,7 +38,6 @@ Importing it is cheap: laion_clap and transformers are imported only when a mode
 
 from __future__ import annotations
 
-from humanclap import similarity
 from humanclap.models import backends as _backends  # noqa: F401 (registers the backends)
 from humanclap.models.base import ClapModel, pad_or_crop, stable_hash
 from humanclap.models.checkpoint import UnsafeCheckpointError
@@ -54,7 +53,6 @@ from humanclap.models.registry import (
     register_pretrained,
     valid_spec_forms,
 )
-from humanclap.utils.deprecation import moved_names
 
 __all__ = [
     "BACKENDS",
@@ -72,8 +70,3 @@ __all__ = [
     "stable_hash",
     "valid_spec_forms",
 ]
-
-# ----------------------------------------------------------------------------- deprecated names
-__getattr__ = moved_names(
-    __name__, {"retrieval_at_k": ("humanclap.similarity", similarity.retrieval_at_k)}
-)

@@ -39,9 +39,7 @@ from torch import Tensor, nn
 
 from humanclap.audio import as_clips, pad_or_crop
 from humanclap.models.checkpoint import checkpoint_dict, save_checkpoint
-from humanclap.utils import atomic_torch_save as _atomic_torch_save
 from humanclap.utils import stable_hash
-from humanclap.utils.deprecation import moved_names
 
 __all__ = [
     "ClapModel",
@@ -392,7 +390,3 @@ class ClapModel(nn.Module, ABC):
             f"spec={self.spec!r}, sample_rate={self.sample_rate}, "
             f"max_seconds={self.max_seconds}, embed_dim={self.embed_dim}"
         )
-
-
-# ----------------------------------------------------------------------------- deprecated names
-__getattr__ = moved_names(__name__, {"atomic_torch_save": ("humanclap.utils", _atomic_torch_save)})

@@ -3,7 +3,7 @@
 All functions take one value per audio--text *pair*: ``pred`` and ``target`` are arrays of
 shape ``(n,)``: a model score and the human score of the pair (its mean rating on RELATE's 0-10
 scale, or that mean rescaled to [0, 1], the ``target`` of the pair tables; correlations do not
-care which). ``human=`` is the deprecated name of ``target``. The four metrics are
+care which). The four metrics are
 
 - ``srcc``: Spearman rank correlation (ties get average ranks),
 - ``lcc``: Pearson linear correlation,
@@ -37,7 +37,6 @@ from humanclap.stats.bootstrap import (
     _percentile_interval,
     _unit_codes,
 )
-from humanclap.utils import renamed_arguments
 
 METRICS: tuple[str, ...] = ("srcc", "lcc", "ktau", "mse")
 CORRELATIONS: frozenset[str] = frozenset({"srcc", "lcc", "ktau"})
@@ -66,7 +65,6 @@ def _point_metric(p: np.ndarray, h: np.ndarray, metric: str) -> float:
     return float(np.mean((p - h) ** 2))
 
 
-@renamed_arguments(human="target")
 def correlation_report(pred, target) -> dict[str, float]:
     """SRCC, LCC, KTAU (tau-b) and MSE of ``pred`` against ``target``.
 
@@ -93,7 +91,6 @@ def correlation_report(pred, target) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------- bootstrap
-@renamed_arguments(human="target")
 def bootstrap_report(
     pred,
     target,
@@ -161,7 +158,6 @@ def bootstrap_report(
     return pd.DataFrame(rows).set_index("metric")
 
 
-@renamed_arguments(human="target")
 def paired_comparison(
     pred_a,
     pred_b,
@@ -230,7 +226,6 @@ def paired_comparison(
     }
 
 
-@renamed_arguments(human="target")
 def grouped_report(
     df: pd.DataFrame,
     pred: str,

@@ -22,10 +22,8 @@ from humanclap.stats.bootstrap import (
     _unit_codes,
 )
 from humanclap.stats.multiple import holm
-from humanclap.utils import renamed_arguments
 
 
-@renamed_arguments(human="target")
 def seed_comparison(
     preds: Mapping[str, Any],
     target,

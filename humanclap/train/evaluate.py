@@ -24,7 +24,6 @@ from humanclap.runtime import (
     autocast,
     check_precision,
     eval_mode,
-    precision_from_amp,
     resolve_precision,
 )
 from humanclap.similarity import pair_cosine
@@ -32,7 +31,7 @@ from humanclap.stats import correlation_report
 from humanclap.train.clips import ClipStore
 from humanclap.train.loop import make_batches
 from humanclap.train.pairs import PairData, prepare_pairs
-from humanclap.utils import progress_bar, renamed_arguments
+from humanclap.utils import progress_bar
 
 __all__ = ["batch_mask", "cosine_scores", "embed_pairs", "evaluate", "evaluate_embedded"]
 
@@ -161,7 +160,6 @@ def _embed_frame(
         store.close()
 
 
-@renamed_arguments(audio_root="audio_dir")
 def cosine_scores(
     model: ClapModel,
     pairs: pd.DataFrame,
@@ -172,21 +170,18 @@ def cosine_scores(
     precision: str = "auto",
     num_workers: int = 2,
     progress: bool | None = None,
-    amp: bool | str | None = None,
 ) -> np.ndarray:
     """Cosine of each pair's audio and text embeddings (no disk cache; the model in eval mode;
     a fixed audio front end's features come from the process's :mod:`humanclap.train.features`).
 
     ``pairs`` as for :func:`humanclap.train.finetune` except that ``target`` is not needed.
     With ``device`` given, ``model`` is moved there (``nn.Module.to``). ``precision`` as in
-    :mod:`humanclap.runtime`; ``audio_root`` and ``amp`` are the deprecated names of
-    ``audio_dir`` and ``precision``.
+    :mod:`humanclap.runtime`.
 
     Returns
     -------
     np.ndarray, shape (N,), float64
     """
-    precision = precision_from_amp(precision, amp)
     if isinstance(pairs, pd.DataFrame) and "target" not in pairs.columns:
         pairs = pairs.assign(target=0.0)
     data = prepare_pairs(pairs, "pairs", audio_dir)
@@ -196,7 +191,6 @@ def cosine_scores(
     return pair_cosine(audio_emb.double(), text_emb.double()).cpu().numpy()
 
 
-@renamed_arguments(audio_root="audio_dir")
 def evaluate(
     model: ClapModel,
     pairs: pd.DataFrame,
@@ -211,7 +205,6 @@ def evaluate(
     precision: str = "auto",
     num_workers: int = 2,
     progress: bool | None = None,
-    amp: bool | str | None = None,
 ) -> dict[str, float]:
     """What :func:`humanclap.train.finetune` reports for its validation pairs, for any pairs.
 
@@ -224,7 +217,6 @@ def evaluate(
         ``loss`` (the named loss, pairs in the given order in chunks of ``batch_size``, eval
         mode), ``srcc``, ``lcc``, ``ktau``, ``mse`` of the cosine against ``target``, and ``n``.
     """
-    precision = precision_from_amp(precision, amp)
     losses.resolve_term_kwargs(losses.parse_loss_name(loss), term_kwargs)
     data = prepare_pairs(pairs, "pairs", audio_dir, min_rows=3)
     audio_emb, text_emb = _embed_frame(

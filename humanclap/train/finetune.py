@@ -86,7 +86,7 @@ import torch
 
 from humanclap import losses
 from humanclap.models import ClapModel
-from humanclap.runtime import autocast, check_precision, precision_from_amp, resolve_precision
+from humanclap.runtime import autocast, check_precision, resolve_precision
 from humanclap.train.clips import ClipStore
 from humanclap.train.evaluate import batch_mask, embed_pairs, evaluate_embedded
 from humanclap.train.loop import make_batches, train_epoch
@@ -100,7 +100,7 @@ from humanclap.train.state import (
     set_rng_states,
     write_history,
 )
-from humanclap.utils import renamed_arguments, stable_hash, want_progress
+from humanclap.utils import stable_hash, want_progress
 
 __all__ = ["FinetuneResult", "finetune"]
 
@@ -206,7 +206,6 @@ def _epoch_row(
 
 
 # ----------------------------------------------------------------------------- finetune
-@renamed_arguments(audio_root="audio_dir")
 def finetune(
     model: ClapModel,
     train_pairs: pd.DataFrame,
@@ -235,7 +234,6 @@ def finetune(
     num_workers: int = 2,
     progress: bool | None = None,
     callback: Callable[[int, dict[str, Any]], Any] | None = None,
-    amp: bool | str | None = None,
 ) -> FinetuneResult:
     """Fine-tune a copy of ``model`` on human-rated pairs (Human-CLAP); see the module doc.
 
@@ -304,8 +302,6 @@ def finetune(
     callback : callable ``(epoch, row) -> None``, optional
         Called after each epoch (0 included) once its outputs are written; ``row`` is the
         history row (a dict). An exception raised here stops the run, which can be resumed.
-    audio_root, amp
-        Deprecated names of ``audio_dir`` and ``precision``.
 
     Returns
     -------
@@ -325,7 +321,7 @@ def finetune(
         num_epochs, batch_size, lr, weight_decay, warmup_epochs, patience, grad_accum,
         clip_grad_norm,
     )  # fmt: skip
-    precision = check_precision(precision_from_amp(precision, amp))
+    precision = check_precision(precision)
     device = torch.device(device) if device is not None else model.device
     terms = losses.parse_loss_name(loss)
     recipe = Recipe(

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from humanclap.audio import resolve_audio_path
-from humanclap.utils import renamed_arguments, sha256_bytes
+from humanclap.utils import sha256_bytes
 
 __all__ = ["PairData", "prepare_pairs"]
 
@@ -145,7 +145,6 @@ def _audio(
     return keys, paths
 
 
-@renamed_arguments(audio_root="audio_dir")
 def prepare_pairs(
     pairs: pd.DataFrame,
     name: str = "pairs",
@@ -173,8 +172,6 @@ def prepare_pairs(
     Returns
     -------
     PairData
-
-    ``audio_root=`` is the deprecated name of ``audio_dir``.
 
     Raises
     ------

@@ -7,7 +7,6 @@
 - :mod:`humanclap.utils.download` -- checksummed, time-limited downloads (pooch).
 - :mod:`humanclap.utils.pinned` -- public files at a pinned commit: found locally or downloaded.
 - :mod:`humanclap.utils.progress` -- what ``progress=`` means everywhere, and the bar it shows.
-- :mod:`humanclap.utils.deprecation` -- renamed keyword arguments that still work, with a warning.
 """
 
 from humanclap.utils.atomic import (
@@ -19,7 +18,6 @@ from humanclap.utils.atomic import (
     atomic_write_text,
 )
 from humanclap.utils.cache import ENV_CACHE, cache_dir, user_cache_dir
-from humanclap.utils.deprecation import renamed_arguments
 from humanclap.utils.download import ChecksumError, DownloadError, download
 from humanclap.utils.hashing import sha256_bytes, sha256_file, stable_hash
 from humanclap.utils.offline import ENV_OFFLINE, HUB_OFFLINE_VARS, is_offline, offline_reason
@@ -44,7 +42,6 @@ __all__ = [
     "is_offline",
     "offline_reason",
     "progress_bar",
-    "renamed_arguments",
     "sha256_bytes",
     "sha256_file",
     "stable_hash",

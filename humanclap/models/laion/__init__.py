@@ -51,7 +51,6 @@ Modules
 
 from __future__ import annotations
 
-from humanclap.models.checkpoint import load_weights_only as _load_weights_only
 from humanclap.models.laion.arch import infer_arch, normalise_arch, roberta_base_config
 from humanclap.models.laion.build import UnknownSpecError, build
 from humanclap.models.laion.checkpoint import (
@@ -71,7 +70,6 @@ from humanclap.models.laion.preprocess import (
     quantize_int16,
     repeatpad,
 )
-from humanclap.utils.deprecation import moved_names
 
 __all__ = [
     "CHECKPOINTS",
@@ -95,7 +93,3 @@ __all__ = [
     "roberta_base_config",
     "roberta_base_text_branch",
 ]
-
-__getattr__ = moved_names(
-    __name__, {"load_weights_only": ("humanclap.models.checkpoint", _load_weights_only)}
-)
