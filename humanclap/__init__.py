@@ -23,4 +23,40 @@ The library is six layers (see ARCHITECTURE.md); import the module you need, e.g
    ``relate-audio``, ``relate-plan``).
 """
 
+import importlib
+from types import ModuleType
+
 __version__ = "0.1.0"
+
+#: The public API: the library's modules, one concern each (ARCHITECTURE.md lists what each
+#: holds). ``import humanclap`` imports none of them; each loads on first use
+#: (``humanclap.stats``), so the command line and ``humanclap.data`` do not pay for torch.
+__all__ = [
+    "__version__",
+    "agree",
+    "audio",
+    "book",
+    "cli",
+    "data",
+    "embed",
+    "losses",
+    "models",
+    "plots",
+    "pretrained",
+    "runtime",
+    "score",
+    "similarity",
+    "stats",
+    "train",
+    "utils",
+]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -112,3 +112,24 @@ def test_long_function_exceptions_are_few_and_explained() -> None:
         tree = ast.parse((PACKAGE / file).read_text(encoding="utf-8"))
         func = next(f for f in _functions(tree) if f.name == name)
         assert "longer than" in (ast.get_docstring(func) or ""), entry
+
+
+def test_public_api_is_listed_and_loads_lazily() -> None:
+    import subprocess
+    import sys
+
+    import humanclap
+
+    assert set(humanclap.__all__) <= set(dir(humanclap))
+    code = (
+        "import sys, humanclap; assert 'torch' not in sys.modules, 'torch imported'; "
+        "from humanclap import stats; assert humanclap.stats is stats; "
+        "print(sorted(n for n in humanclap.__all__ if n != '__version__'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    listed = sorted(
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").is_file())
+    )
+    assert out.stdout.strip() == str(listed)
