@@ -464,3 +464,20 @@ def test_undecodable_audio_names_the_frame_and_row(base, pairs, world, tmp_path,
             base, tr, pairs["validation"], audio_dir=world, num_epochs=1, preload=preload,
             progress=False,
         )  # fmt: skip
+
+
+def test_run_identity_does_not_depend_on_where_the_dataset_lies(tmp_path, pairs, world):
+    import shutil
+
+    from humanclap.train.pairs import prepare_pairs
+
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(world, moved)
+    va = pairs["validation"].copy()
+    here = va.assign(audio=[str(world / w.lstrip("/")) for w in va["wavname"]])
+    there = va.assign(audio=[str(moved / w.lstrip("/")) for w in va["wavname"]])
+    a, b = prepare_pairs(here), prepare_pairs(there)
+    assert a.paths != b.paths and a.audio_keys == b.audio_keys == va["wavname"].tolist()
+    assert a.digest() == b.digest()
+    # without a wavname column the audio value as given is the identity
+    assert prepare_pairs(here.drop(columns="wavname")).audio_keys == here["audio"].tolist()

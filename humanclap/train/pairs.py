@@ -37,8 +37,9 @@ class PairData:
         How the frame is named in messages (``"train_pairs"`` ...).
     texts : list of str, length N
     audio_keys : list of str, length N
-        The audio as given (``audio`` or ``wavname`` value): its identity for the
-        false-negative mask and the run hash (independent of ``audio_dir``).
+        The clip's identity for the false-negative mask and the run hash: its ``wavname``
+        when the frame has one (also beside an ``audio`` column of paths), else the
+        ``audio`` value as given; independent of where the dataset lies.
     paths : list of str, length N
         Resolved file paths.
     targets : np.ndarray, shape (N,), float32
@@ -126,6 +127,11 @@ def _audio(
             f"{_rows_text(bad)}"
         )
     keys = [os.fspath(v) for v in values]
+    names = pairs["wavname"].tolist() if "wavname" in pairs.columns else []
+    if column == "audio" and names and all(isinstance(v, str) and v.strip() for v in names):
+        # the wavname (relative to the dataset) names the clip wherever the dataset lies, so
+        # that a run's identity, folder and printed id are the same on every machine
+        keys = names
     if column == "wavname":
         if audio_dir is None:
             raise ValueError(
@@ -134,7 +140,7 @@ def _audio(
             )
         paths = [str(resolve_audio_path(k, audio_dir)) for k in keys]
     else:
-        paths = [str(resolve_audio_path(k, None).expanduser()) for k in keys]
+        paths = [str(resolve_audio_path(os.fspath(v), None).expanduser()) for v in values]
     if check_files:
         absent = [i for i, p in enumerate(paths) if not os.path.isfile(p)]
         if absent:
