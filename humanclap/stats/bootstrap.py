@@ -160,10 +160,28 @@ def _resample_ranks(codes: np.ndarray, n_unique: int, idx: np.ndarray) -> np.nda
     np.ndarray, shape (n_boot, n): equal to ``scipy.stats.rankdata(x[idx], axis=1)``.
     """
     c = codes[idx]  # (n_boot, n)
-    counts = _resample_counts(c, n_unique)
+    return np.take_along_axis(_unique_value_ranks(_resample_counts(c, n_unique)), c, axis=1)
+
+
+def _unique_value_ranks(counts: np.ndarray) -> np.ndarray:
+    """The average rank (1-based, ties averaged) of each unique value, from its copies.
+
+    The one rank rule of the vectorised bootstraps: ``scipy.stats.rankdata`` would sort every
+    resample (O(n log n) each), while resamples of the same values differ only in their copies,
+    so the ranks follow from the counts in O(n).
+
+    Parameters
+    ----------
+    counts : np.ndarray, shape (b, n_unique)
+        Copies of each unique value (in sorted order) in each resample.
+
+    Returns
+    -------
+    np.ndarray, shape (b, n_unique): ``below + (counts + 1) / 2``, where ``below`` is the
+    number of copies of smaller values.
+    """
     below = np.cumsum(counts, axis=1) - counts
-    rank_of_unique = below + (counts + 1.0) / 2.0
-    return np.take_along_axis(rank_of_unique, c, axis=1)
+    return below + (counts + 1.0) / 2.0
 
 
 def _weighted_ranks(
@@ -192,8 +210,7 @@ def _weighted_ranks(
     offsets = (np.arange(b) * n_unique)[:, None]
     flat = (codes[None, :] + offsets).ravel()
     counts = np.bincount(flat, weights=w.ravel(), minlength=b * n_unique).reshape(b, n_unique)
-    below = np.cumsum(counts, axis=1) - counts
-    return (below + (counts + 1.0) / 2.0)[:, codes], counts
+    return _unique_value_ranks(counts)[:, codes], counts
 
 
 def _weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray, ok: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.polynomial import legendre
-from scipy import optimize
+from scipy import optimize, stats
 
 from humanclap.stats._checks import (
     PAIR,
@@ -360,15 +360,12 @@ def _simulate_ceiling(
                 continue
             true = dev * np.sqrt(v / ref) if np.isfinite(v) else dev
             observed = true + (noise if np.isfinite(v) else 0.0)
-            srcc[start : start + s, j] = _rowwise_corr(_ranks(true), _ranks(observed))
+            srcc[start : start + s, j] = _rowwise_corr(
+                stats.rankdata(true, axis=1), stats.rankdata(observed, axis=1)
+            )
             if j == 0:
                 lcc[start : start + s] = _rowwise_corr(true, observed)
     return srcc, lcc
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 0..a-1 within each row of ``x`` (s, a); continuous draws have no ties."""
-    return np.argsort(np.argsort(x, axis=1), axis=1).astype(float)
 
 
 def srcc_ceiling_by(ratings: pd.DataFrame, by: str | Sequence[str], **kw) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from humanclap.stats._checks import _as_vector, _check_boot_args
 from humanclap.stats.agreement import CORRELATIONS, _point_metric
@@ -36,13 +37,6 @@ __all__ = ["within_between"]
 
 #: The rows of :func:`within_between` after the per-group ``within`` rows, in order.
 COMPONENTS: tuple[str, ...] = ("pooled_within", "between", "between_target_means", "overall")
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``x`` (shape (n,)), ties averaged: ``scipy.stats.rankdata(x)``."""
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    below = np.cumsum(counts) - counts
-    return (below + (counts + 1.0) / 2.0)[inverse.reshape(-1)]
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -64,7 +58,7 @@ def _metric_or_nan(p: np.ndarray, h: np.ndarray, metric: str) -> tuple[float, st
     if np.all(h == h[0]):
         return np.nan, "targets constant"
     if metric == "srcc":
-        return _pearson(_average_ranks(p), _average_ranks(h)), ""
+        return _pearson(stats.rankdata(p), stats.rankdata(h)), ""
     if metric == "lcc":
         return _pearson(p, h), ""
     return _point_metric(p, h, metric), ""

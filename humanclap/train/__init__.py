@@ -1,6 +1,7 @@
 """Training: Human-CLAP fine-tuning of any CLAP model, and the tiny CLAP's pre-training.
 
 - :mod:`humanclap.train.finetune` -- :func:`finetune`, the orchestrator of a run.
+- :mod:`humanclap.train.recipe` -- :class:`Recipe`, how a run trains (loss, lr, epochs...).
 - :mod:`humanclap.train.parallel` -- :func:`finetune_many`, many runs in parallel processes.
 - :mod:`humanclap.train.pairs` -- validating a pairs table (:func:`prepare_pairs`).
 - :mod:`humanclap.train.clips` -- the decoded clips of a run (preloaded or prefetched).
@@ -16,6 +17,7 @@ from humanclap.train.evaluate import cosine_scores, evaluate
 from humanclap.train.finetune import finetune
 from humanclap.train.pairs import PairData, prepare_pairs
 from humanclap.train.parallel import finetune_many
+from humanclap.train.recipe import Recipe
 from humanclap.train.run import FinetuneResult
 from humanclap.train.state import HISTORY_COLUMNS, STATE_VERSION
 
@@ -24,6 +26,7 @@ __all__ = [
     "STATE_VERSION",
     "FinetuneResult",
     "PairData",
+    "Recipe",
     "cosine_scores",
     "evaluate",
     "finetune",

@@ -77,7 +77,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -86,12 +86,12 @@ import torch
 
 from humanclap import losses
 from humanclap.models import ClapModel
-from humanclap.runtime import autocast, check_precision, resolve_precision
+from humanclap.runtime import autocast
 from humanclap.train.clips import ClipStore
 from humanclap.train.evaluate import batch_mask, embed_pairs, evaluate_embedded
 from humanclap.train.loop import make_batches, train_epoch
 from humanclap.train.pairs import PairData, prepare_pairs
-from humanclap.train.recipe import Recipe, check_args, out_path, run_args, schedule
+from humanclap.train.recipe import EpochSettings, Recipe, out_path, run_args, schedule
 from humanclap.train.run import FinetuneResult, FinetuneRun
 from humanclap.train.start import START_EMBEDDINGS
 from humanclap.train.state import (
@@ -100,9 +100,9 @@ from humanclap.train.state import (
     set_rng_states,
     write_history,
 )
-from humanclap.utils import stable_hash, want_progress
+from humanclap.utils import stable_hash
 
-__all__ = ["FinetuneResult", "finetune"]
+__all__ = ["FinetuneResult", "Recipe", "finetune"]
 
 log = logging.getLogger("humanclap.train")
 
@@ -126,7 +126,7 @@ def _train(
     run: FinetuneRun,
     train: PairData,
     store: ClipStore,
-    recipe: Recipe,
+    recipe: EpochSettings,
     epoch: int,
     lr_at: Callable[[int], float],
 ) -> tuple[float, float]:
@@ -167,7 +167,7 @@ def _epoch_row(
     train: PairData,
     val: PairData,
     store: ClipStore,
-    recipe: Recipe,
+    recipe: EpochSettings,
     epoch: int,
     lr_at: Callable[[int], float],
     start_weights: str,
@@ -210,30 +210,17 @@ def finetune(
     model: ClapModel,
     train_pairs: pd.DataFrame,
     val_pairs: pd.DataFrame,
+    recipe: Recipe | None = None,
     *,
-    loss: str = "wsce+mae",
-    lambdas: Mapping[str, float] | Sequence[float] | None = None,
-    term_kwargs: Mapping[str, Mapping[str, float]] | None = None,
-    lr: float = 1e-4,
-    num_epochs: int = 10,
-    batch_size: int = 32,
-    trainable: str = "all",
-    weight_decay: float = 0.01,
-    warmup_epochs: float = 1,
-    patience: int | None = 3,
-    mask_false_negatives: bool = True,
-    seed: int = 0,
     device: str | torch.device | None = None,
     audio_dir: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
     resume: bool = True,
-    grad_accum: int = 1,
-    precision: str = "auto",
-    clip_grad_norm: float | None = 1.0,
     preload: bool | str = "auto",
     num_workers: int = 2,
     progress: bool | None = None,
     callback: Callable[[int, dict[str, Any]], Any] | None = None,
+    **recipe_fields: Any,
 ) -> FinetuneResult:
     """Fine-tune a copy of ``model`` on human-rated pairs (Human-CLAP); see the module doc.
 
@@ -246,35 +233,9 @@ def finetune(
         ``audio_dir``). At least 2 training and 3 validation pairs; the validation targets must
         vary (SRCC). Listener-normalised targets: make the pairs with
         ``humanclap.data.pair_table(ratings, target="listener_z")``.
-    loss : str
-        Terms of :mod:`humanclap.losses` joined by ``+`` (``"wsce+mae"``, ``"sce"``,
-        ``"mse"``, ``"wsce+margin"``, ``"mae+listnet"``, ...); ``wsce`` is weighted by
-        ``target``.
-    lambdas : dict or sequence, optional
-        Weight per term (default 1 each).
-    term_kwargs : dict ``{term: {name: value}}``, optional
-        Hyper-parameters of the loss terms that have some (:data:`humanclap.losses.TERM_PARAMS`:
-        ``margin`` of ``"margin"``, 0.1; ``temperature`` of ``"listnet"``, 0.1), e.g.
-        ``{"margin": {"margin": 0.2}}``; as for :func:`humanclap.losses.combined`. They enter
-        the run's identity (``out_dir="auto"``, resuming) with their defaults filled in.
-    lr, weight_decay : float
-        AdamW peak learning rate and decoupled weight decay (matrices only).
-    num_epochs : int
-        Training epochs (the cosine schedule spans all of them).
-    batch_size : int
-        Pairs per batch (also the contrastive batch). Each epoch reshuffles the training pairs
-        with a ``torch.Generator`` seeded by ``seed``.
-    trainable : {"all", "projections", "last:<n>", "freeze-audio:<k>"}
-        See :meth:`ClapModel.trainable_parameters`.
-    warmup_epochs : float
-        Linear warm-up length in epochs (a fraction allowed), at most the whole run.
-    patience : int or None
-        Stop after this many epochs without a higher validation SRCC; None = never.
-    mask_false_negatives : bool
-        Drop same-audio / same-caption pairs from the contrastive denominators.
-    seed : int
-        Seeds shuffling and the torch / numpy / python RNGs during training (the caller's RNG
-        states are restored afterwards).
+    recipe : Recipe, optional
+        How it trains (loss, learning rate, epochs, batches, seed, precision...): see
+        :class:`humanclap.train.Recipe` for every field and its default.
     device : str or torch.device, optional
         Default: the model's device.
     audio_dir : path-like, optional
@@ -286,13 +247,6 @@ def finetune(
         of trained again.
     resume : bool
         Continue a run found in ``out_dir`` (same arguments required); False starts afresh.
-    grad_accum : int
-        Batches per optimiser step.
-    precision : {"auto", "fp32", "bf16", "fp16"}
-        See :mod:`humanclap.runtime` ("auto": fp32 on CPU, bf16 or fp16 autocast on CUDA;
-        "bf16" on a CPU with native bf16).
-    clip_grad_norm : float or None
-        Gradient-norm clip (None = off).
     preload : {"auto", True, False}
         Decode all audio up front ("auto": when it is estimated under 2 GB).
     num_workers : int
@@ -302,6 +256,9 @@ def finetune(
     callback : callable ``(epoch, row) -> None``, optional
         Called after each epoch (0 included) once its outputs are written; ``row`` is the
         history row (a dict). An exception raised here stops the run, which can be resumed.
+    **recipe_fields :
+        Fields of :class:`Recipe` as keywords (``lr=3e-4, num_epochs=5``): they replace the
+        recipe's (or the defaults'); an unknown name is a TypeError naming the closest field.
 
     Returns
     -------
@@ -317,35 +274,24 @@ def finetune(
     started = time.perf_counter()
     if not isinstance(model, ClapModel):
         raise TypeError(f"model: expected a humanclap.models.ClapModel, got {type(model).__name__}")
-    check_args(
-        num_epochs, batch_size, lr, weight_decay, warmup_epochs, patience, grad_accum,
-        clip_grad_norm,
-    )  # fmt: skip
-    precision = check_precision(precision)
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe: expected a humanclap.train.Recipe, got {type(recipe).__name__}")
+    recipe = (recipe or Recipe()).replace(**recipe_fields) if recipe_fields else recipe or Recipe()
     device = torch.device(device) if device is not None else model.device
-    terms = losses.parse_loss_name(loss)
-    recipe = Recipe(
-        loss="+".join(terms),
-        lambdas=losses.resolve_lambdas(terms, lambdas),
-        num_epochs=int(num_epochs),
-        batch_size=int(batch_size),
-        grad_accum=int(grad_accum),
-        clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
-        mask_false_negatives=bool(mask_false_negatives),
-        patience=None if patience is None else int(patience),
-        precision=resolve_precision(precision, device),
-        progress=want_progress(progress),
-        term_kwargs=losses.resolve_term_kwargs(terms, term_kwargs),
-    )
+    settings = EpochSettings.resolve(recipe, device, progress)
     train, val = _prepare(train_pairs, val_pairs, audio_dir)
     args = run_args(
-        model, train, val, recipe, lr=float(lr), trainable=str(trainable), seed=int(seed),
-        weight_decay=float(weight_decay), warmup_epochs=float(warmup_epochs), precision=precision,
+        model, train, val, settings, lr=float(recipe.lr), trainable=str(recipe.trainable),
+        seed=int(recipe.seed), weight_decay=float(recipe.weight_decay),
+        warmup_epochs=float(recipe.warmup_epochs), precision=recipe.precision,
     )  # fmt: skip
     args_hash = stable_hash(args, length=32)
     run_dir = out_path(out_dir, args_hash)
     state = read_state(run_dir, args, args_hash) if run_dir is not None and resume else None
-    run = FinetuneRun.start(model, trainable, lr, weight_decay, device, recipe.precision, seed)
+    run = FinetuneRun.start(
+        model, recipe.trainable, recipe.lr, recipe.weight_decay, device, settings.precision,
+        recipe.seed,
+    )  # fmt: skip
     if state is not None:
         run.restore(state)
         if not (run_dir / "best.pt").is_file():
@@ -353,18 +299,18 @@ def finetune(
         if run.done:
             write_history(run.history, run_dir / "history.csv")
             return run.result(run_dir, args, args_hash, time.perf_counter() - started)
-    lr_at = schedule(len(train), recipe, lr, warmup_epochs)
+    lr_at = schedule(len(train), settings, recipe.lr, recipe.warmup_epochs)
     store = ClipStore(
         run.work.sample_rate, [train, val], preload=preload, num_workers=num_workers,
-        progress=recipe.progress, model=run.work,
+        progress=settings.progress, model=run.work,
     )  # fmt: skip
     try:
-        with isolated_rngs(device, seed):
+        with isolated_rngs(device, recipe.seed):
             if state is not None:
                 set_rng_states(state["rng"], run.gen, device)
-            for epoch in range(run.start_epoch, recipe.num_epochs + 1):
-                row = _epoch_row(run, train, val, store, recipe, epoch, lr_at, args["base_model"])
-                improved = run.record(epoch, row, recipe.patience, recipe.num_epochs)
+            for epoch in range(run.start_epoch, settings.num_epochs + 1):
+                row = _epoch_row(run, train, val, store, settings, epoch, lr_at, args["base_model"])
+                improved = run.record(epoch, row, settings.patience, settings.num_epochs)
                 log.info(
                     "epoch %d: train loss %.4f, val SRCC %.4f (best %.4f at %d)", epoch,
                     row["train_loss"], row["val_srcc"], run.best["val_srcc"], run.best["epoch"],
