@@ -164,22 +164,9 @@ def _resample_ranks(codes: np.ndarray, n_unique: int, idx: np.ndarray) -> np.nda
 
 
 def _unique_value_ranks(counts: np.ndarray) -> np.ndarray:
-    """The average rank (1-based, ties averaged) of each unique value, from its copies.
-
-    The one rank rule of the vectorised bootstraps: ``scipy.stats.rankdata`` would sort every
-    resample (O(n log n) each), while resamples of the same values differ only in their copies,
-    so the ranks follow from the counts in O(n).
-
-    Parameters
-    ----------
-    counts : np.ndarray, shape (b, n_unique)
-        Copies of each unique value (in sorted order) in each resample.
-
-    Returns
-    -------
-    np.ndarray, shape (b, n_unique): ``below + (counts + 1) / 2``, where ``below`` is the
-    number of copies of smaller values.
-    """
+    """Average rank (1-based, ties averaged) of each unique value from ``counts`` (b, n_unique),
+    its copies in each resample; shape (b, n_unique). The vectorised bootstraps' one rank rule:
+    O(n) from the copies where ``scipy.stats.rankdata`` would sort every resample."""
     below = np.cumsum(counts, axis=1) - counts
     return below + (counts + 1.0) / 2.0
 
