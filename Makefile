@@ -27,8 +27,9 @@ endif
 ifneq ($(wildcard $(SHARED)/xacle-baseline/inference_results.csv),)
 export HUMANCLAP_XACLE_PREDICTIONS ?= $(abspath $(SHARED)/xacle-baseline/inference_results.csv)
 endif
-# laion_clap loads tokenizers from the Hugging Face hub at import time; offline that retries for
-# minutes. Set HF_HUB_OFFLINE=0 on a machine that is online and wants downloads.
+# No Hugging Face Hub requests by default (CI and the book's runs have no Hub access): models and
+# tokenizers come from the Hugging Face cache. Set HF_HUB_OFFLINE=0 on a machine that is online
+# to let humanclap download them (pinned and verified, see humanclap/models/hub_pins.py).
 export HF_HUB_OFFLINE ?= 1
 
 .PHONY: book test notebooks html lint format clean install relate
@@ -41,8 +42,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[all,dev]"
 	touch $(STAMP)
 
+# make test: the fast suite, in TEST_WORKERS processes (pytest-xdist; default: one per CPU this
+# process may run on, each computing on one thread, humanclap.runtime); tests marked slow (the
+# notebooks' papermill smoke runs, training runs to convergence, the core-only wheel install) are
+# left to test-all. make test-all: every test (CI runs it). TEST_WORKERS=0: no worker processes.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())')
+.PHONY: test-all
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not slow"
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check humanclap tests notebooks bench tools
@@ -124,3 +134,30 @@ compare-cpu: $(STAMP)
 
 clean:
 	rm -rf _build book/chapters/*.ipynb
+
+# The transformers 4 line that many text-to-audio repositories pin (constraints-compat.txt:
+# transformers 4.46.3, tokenizers 0.20.3, huggingface-hub 0.26.5, pandas 2.2.3), installed once
+# with `pip install --no-deps --target` into COMPAT (an overlay, not a venv: every other package
+# is .venv's) and put in front of .venv on PYTHONPATH, so these versions shadow the reference
+# ones. make test-compat runs the model, score, agree, train, stats and hub tests under it, in
+# COMPAT_WORKERS processes, without the slow ones (COMPAT_MARKS= runs them too);
+# tests/test_compat_env.py (HUMANCLAP_COMPAT=1) checks that the overlay took effect and that a
+# model saved by either line embeds alike on the other.
+.PHONY: test-compat
+COMPAT ?= .venv-compat
+COMPAT_STAMP := $(COMPAT)/.installed
+COMPAT_WORKERS ?= $(or $(TEST_WORKERS),auto)
+COMPAT_MARKS ?= not slow
+COMPAT_TESTS ?= tests/test_compat_env.py tests/test_transformers_compat.py tests/test_models.py \
+	tests/test_hf.py tests/test_laion.py tests/test_laion_fusion.py tests/test_tokenizer.py \
+	tests/test_score_cli.py tests/test_agree.py tests/test_train.py tests/test_stats.py \
+	tests/test_hub_loopback.py
+
+$(COMPAT_STAMP): constraints-compat.txt | $(STAMP)
+	rm -rf $(COMPAT)
+	$(PY) -m pip install -q --no-deps --target $(COMPAT) -r constraints-compat.txt
+	touch $(COMPAT_STAMP)
+
+test-compat: $(STAMP) $(COMPAT_STAMP)
+	PYTHONPATH=$(abspath $(COMPAT))$${PYTHONPATH:+:$$PYTHONPATH} HUMANCLAP_COMPAT=1 \
+	  $(PY) -m pytest -q -n $(COMPAT_WORKERS) -m "$(COMPAT_MARKS)" $(COMPAT_TESTS)

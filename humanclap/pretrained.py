@@ -19,17 +19,20 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from humanclap.data.synthetic import ensure_world, world_fingerprint
+from humanclap.data.synthetic import ensure_world, world_fingerprint, world_key
 from humanclap.models.tiny import TinyClap, TinyConfig
 from humanclap.runtime import cpu_numerics_pinned, cpu_pin_env, pin_cpu_numerics, pinned_environ
 from humanclap.train.pretrain import PRETRAIN_DEFAULTS, PRETRAIN_VERSION, pretrain
-from humanclap.utils import stable_hash, user_cache_dir
+from humanclap.utils import cache_dir as cache_folder
+from humanclap.utils import stable_hash, user_cache_dir, want_progress
 
 __all__ = ["load_pretrained", "pretrain_pinned", "pretrained_cache_path"]
 
@@ -87,6 +90,8 @@ def load_pretrained(
     progress : bool or None
         A progress bar while training (None: when stderr is a terminal).
     """
+    if world is None and not (cache_folder("worlds") / world_key(0) / "world.json").is_file():
+        _say(progress, "building the simulated world (first use only; typically 20-40 s)")
     root = Path(world) if world is not None else Path(ensure_world())
     path = pretrained_cache_path(root, config, seed, cache_dir, **recipe)
     if path.is_file():
@@ -97,9 +102,23 @@ def load_pretrained(
             log.warning("%s: unreadable cached model (%s); training it again", path, err)
     log.info("pre-training the tiny CLAP on %s (cache: %s)", root, path)
     full = {**PRETRAIN_DEFAULTS, **recipe}
-    model = pretrain_pinned(root, config, seed=seed, progress=progress, **full)
+    _say(
+        progress,
+        f"pre-training the tiny CLAP for {full['num_epochs']} epochs (first use only; typically "
+        f"1-2 min on a CPU), then cached in {path}",
+    )
+    start = time.perf_counter()
+    model = pretrain_pinned(root, config, seed=seed, progress=want_progress(progress), **full)
     model.save(path)
+    _say(progress, f"pre-trained the tiny CLAP in {time.perf_counter() - start:.0f} s")
     return model
+
+
+def _say(progress: bool | None, message: str) -> None:
+    """One line on stderr about long first-time work, when progress is shown
+    (:func:`humanclap.utils.want_progress`)."""
+    if want_progress(progress):
+        print(f"humanclap: {message}", file=sys.stderr, flush=True)
 
 
 def _pretrain_here(*args: Any, **kwargs: Any) -> TinyClap:

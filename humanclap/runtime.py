@@ -71,6 +71,7 @@ __all__ = [
     "pin_cpu_numerics",
     "pinned_environ",
     "prefetch",
+    "resolve_device",
     "resolve_precision",
     "run_in_pool",
     "shutdown",
@@ -85,6 +86,31 @@ PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device`` that exists here; ``"auto"``: cuda, else mps, else cpu.
+
+    Raises
+    ------
+    ValueError
+        Naming ``device``: not a device name, or a device this machine does not have.
+    """
+    mps = getattr(torch.backends, "mps", None)
+    have = {"cpu": 1, "cuda": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+            "mps": int(bool(mps and mps.is_available()))}  # fmt: skip
+    if str(device) == "auto":
+        return torch.device(next((t for t in ("cuda", "mps") if have[t]), "cpu"))
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as err:
+        why = f"device {device!r}: not a device ({err}); e.g. cpu, cuda:0, mps, auto"
+        raise ValueError(why) from None
+    count = have.get(dev.type, 1)  # other types (xpu, meta ...) are left to torch
+    if (dev.index or 0) >= count:
+        why = f"{count} {dev.type} available; use 'auto' or 'cpu'"
+        raise ValueError(f"device {device!r}: this machine has no such device ({why})")
+    return dev
 
 
 def check_precision(precision: str) -> str:

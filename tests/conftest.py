@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,12 +38,27 @@ _SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _CATEGORIES_FILE = "tempo_notempo_2_2024-12-11.csv"
 
 
+def torch_threads(wanted: int) -> int:
+    """Threads a test may give torch: ``wanted``, at most this process's share of the CPUs it
+    may run on (``make test`` runs ``$PYTEST_XDIST_WORKER_COUNT`` pytest-xdist workers, each
+    computing on one thread; more threads than cores would only make them wait for each other)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return max(1, min(wanted, (cpus or 1) // workers))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_offline_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[None]:
     monkeypatch.setenv("HUMANCLAP_CACHE", str(tmp_path_factory.mktemp("humanclap-cache")))
     monkeypatch.setenv("HUMANCLAP_OFFLINE", "1")
+    yield
+    if "huggingface_hub" in sys.modules:  # a test that went online leaves no online session
+        monkeypatch.undo()
+        from hub_server import reset_hub_sessions
+
+        reset_hub_sessions()
 
 
 def _real_path(env: str, fallback: Path, what: str) -> Path:

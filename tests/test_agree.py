@@ -619,3 +619,146 @@ def test_xacle_baseline_numbers(
         rows = table[(table["grouping"] == grouping) & (table["metric"] == "lcc")]
         assert len(rows) == count and rows["ceiling_lcc"].between(0.5, 1).all()
     assert {p.name for p in run.files} >= {"agreement.csv", "report.md", "forest.png"}
+
+
+# ----------------------------------------------------------------------------- issue 20, part 6
+def _with_gaps(path: Path, pairs: pd.DataFrame, rows=(1, 4), column="pred") -> pd.DataFrame:
+    """A predictions file whose ``rows`` have no prediction (an empty cell, as pandas writes the
+    NaN of a clip ``humanclap score`` could not score)."""
+    frame = _write_predictions(path, pairs).rename(columns={"pred": column})
+    frame.loc[list(rows), column] = np.nan
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_missing_predictions_are_an_error_suggesting_drop_missing(tmp_path, relate_root, pairs):
+    path = tmp_path / "p.csv"
+    _with_gaps(path, pairs)
+    with pytest.raises(agree.PredictionError) as err:
+        agree.read_predictions(path, "pred")
+    message = str(err.value)
+    assert f"{path}: line 3, column 'pred'" in message and "lines 3, 6" in message
+    assert "--drop-missing" in message
+
+
+def test_drop_missing_drops_and_counts(tmp_path, relate_root, pairs, capsys):
+    path = tmp_path / "p.csv"
+    frame = _with_gaps(path, pairs)
+    out = tmp_path / "out"
+    args = [path, "--pred-col", "pred", "--min-pairs", "5", "--drop-missing", "--out", out]
+    assert _agree(tmp_path, relate_root, *args) == 0
+    err = capsys.readouterr().err
+    assert "2 row(s) without a prediction dropped (--drop-missing): lines 3, 6" in err
+    assert "2 pair(s) of the test split have no prediction" in err
+    missing = pd.read_csv(out / "missing.csv")
+    dropped = {w.removeprefix("./x/wav") for w in frame.loc[[1, 4], "wav_path"]}
+    assert set(missing["wavname"]) == dropped  # their pairs are listed, never silently gone
+    assert (
+        "**2 row(s) without a prediction dropped** (`--drop-missing`; lines 3, 6)"
+        in (out / "report.md").read_text()
+    )
+    # text that is not a number stays an error, --drop-missing or not
+    frame.assign(pred=frame["pred"].astype(object).where(frame.index != 2, "oops")).to_csv(
+        path, index=False
+    )
+    with pytest.raises(agree.PredictionError, match="line 4, column 'pred'"):
+        agree.read_predictions(path, "pred", drop_missing=True)
+
+
+def test_pred_col_defaults_to_the_score_column(tmp_path, relate_root, pairs, capsys):
+    path = tmp_path / "scores.csv"
+    frame = _with_gaps(path, pairs, column="clapscore_tiny")
+    frame.assign(model="tiny", model_fingerprint="abc", error="", warning="").to_csv(
+        path, index=False
+    )  # as `humanclap score` writes it
+    out = tmp_path / "out"
+    args = [path, "--min-pairs", "5", "--drop-missing", "--out", out]
+    assert _agree(tmp_path, relate_root, *args) == 0
+    assert "`clapscore_tiny`" in (out / "report.md").read_text()
+    frame.assign(clapscore_laion_x=1.0).to_csv(path, index=False)
+    assert _agree(tmp_path, relate_root, *args) == 2
+    assert "2 score columns (clapscore_tiny, clapscore_laion_x)" in capsys.readouterr().err
+
+
+def test_against_has_its_own_key_column(tmp_path, relate_root, pairs, capsys):
+    main_file, other = tmp_path / "p.csv", tmp_path / "q.csv"
+    _write_predictions(main_file, pairs)
+    _write_predictions(other, pairs, seed=3).rename(columns={"wav_path": "file"}).to_csv(
+        other, index=False
+    )
+    out = tmp_path / "out"
+    args = [main_file, "--pred-col", "pred", "--against", other, "--min-pairs", "5"]
+    assert _agree(tmp_path, relate_root, *args, "--out", out) == 2
+    assert f"{other}: no column 'wav_path'" in capsys.readouterr().err
+    assert _agree(tmp_path, relate_root, *args, "--against-key-col", "file", "--out", out) == 0
+    err = capsys.readouterr().err
+    assert f"{other}: " in err and "(key column 'file')" in err
+    assert f"`{other}`, column `pred` (key `file`)" in (out / "report.md").read_text()
+    args = [main_file, "--pred-col", "pred", "--against-key-col", "f", "--out", out]
+    assert _agree(tmp_path, relate_root, *args) == 2
+    assert "--against-key-col needs --against" in capsys.readouterr().err
+
+
+def test_no_ceiling_column_where_none_was_computed(report, tmp_path):
+    bare = agree.agreement_report(
+        report.pairs.drop(columns="p_calibrated"), None, pred="p", n_boot=N_BOOT, min_pairs=5
+    )
+    assert bare.agreement["ceiling_lcc"].isna().all()
+    agree.write_report(bare, tmp_path / "out")
+    assert "ceiling_lcc" not in pd.read_csv(tmp_path / "out" / "agreement.csv").columns
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "ceiling (LCC)" not in text and "0.000" not in text
+    assert "No noise ceiling was computed" in text
+
+
+def test_a_clipped_zero_ceiling_is_no_ceiling(report, ratings, monkeypatch):
+    real = stats.reliability_by
+
+    def zero_for_tango(*args, **kwargs):
+        rel = real(*args, **kwargs)
+        rel.loc[rel["group"] == "tango", "ceiling_lcc"] = 0.0  # a negative reliability, clipped
+        return rel
+
+    monkeypatch.setattr(stats, "reliability_by", zero_for_tango)
+    pairs = report.pairs.drop(columns="p_calibrated")
+    rep = agree.agreement_report(pairs, ratings, pred="p", n_boot=N_BOOT, min_pairs=5)
+    table = rep.agreement
+    assert table.loc[table["group"] == "tango", "ceiling_lcc"].isna().all()
+    assert table.loc[table["group"] != "tango", "ceiling_lcc"].notna().all()
+    row = next(r for r in agree.markdown.render_markdown(rep).splitlines() if "| tango |" in r)
+    assert "0.000" not in row and "–" in row
+
+
+def test_paired_holm_overall_and_bh_across_groups(report, ratings):
+    pairs = report.pairs.drop(columns="p_calibrated")
+    other = pairs["mean_score"] + np.random.default_rng(5).normal(0, 1, len(pairs))
+    rep = agree.agreement_report(
+        pairs.assign(q=other), ratings, pred="p", against="q", n_boot=N_BOOT, min_pairs=5
+    )
+    paired = rep.paired
+    overall = paired["grouping"] == "overall"
+    np.testing.assert_allclose(
+        paired.loc[overall, "p_holm"], stats.holm(paired.loc[overall, "p_value"].to_numpy(float))
+    )
+    assert paired.loc[~overall, "p_holm"].isna().all()
+    assert (paired.loc[overall, "p_holm"] >= paired.loc[overall, "p_value"]).all()
+    assert "adjusted by Holm" in agree.markdown.render_markdown(rep)
+
+
+def test_agree_command_never_imports_torch(tmp_path, relate_root, pairs):
+    """``humanclap agree`` runs where torch is not installed (a core-only install)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.csv"
+    _write_predictions(path, pairs)
+    argv = ["agree", str(path), "--pred-col", "pred", "--relate-dir", str(relate_root),
+            "--n-boot", "20", "--min-pairs", "5", "--out", str(tmp_path / "out")]  # fmt: skip
+    code = (
+        "import sys; from humanclap.cli import main; status = main(sys.argv[1:]); "
+        "print(status, 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.split() == ["0", "False"], done.stderr

@@ -25,6 +25,8 @@ pytest.importorskip("transformers")
 from humanclap import models  # noqa: E402
 from humanclap.losses import sce  # noqa: E402
 from humanclap.models import hf  # noqa: E402
+from humanclap.models.hf.features import pooled  # noqa: E402
+from humanclap.models.transformers_compat import transformers_major  # noqa: E402
 
 SR = 48_000
 CAPTIONS = ["a dog barks twice", "rain falls on a tin roof", "a dog barks twice"]
@@ -36,6 +38,10 @@ def _hermetic(mp: pytest.MonkeyPatch, hf_cache: Path) -> None:
         mp.setenv(name, value)
     mp.setenv("HF_HUB_CACHE", str(hf_cache))
     mp.delenv("HUMANCLAP_ROBERTA", raising=False)
+    # the fake cache repositories below are at their own commit, not at humanclap's pins
+    pins = hf_cache.parent / "unpinned.json"
+    pins.write_text(json.dumps({hf.FUSED_REPO: {"revision": None}}))
+    mp.setenv("HUMANCLAP_HUB_PINS", str(pins))
 
 
 @pytest.fixture(autouse=True)
@@ -92,21 +98,28 @@ def _processor(model: hf.HfClap):
     return ClapProcessor(feature_extractor=model.feature_extractor, tokenizer=model.tokenizer)
 
 
+def _process_clip(processor, clip: torch.Tensor, return_tensors: str):
+    """``ClapProcessor`` on one clip: its keyword is ``audio`` in transformers 5, ``audios`` in 4."""
+    keyword = "audio" if transformers_major() >= 5 else "audios"
+    return processor(**{keyword: clip.numpy()}, sampling_rate=SR, return_tensors=return_tensors)
+
+
 def _reference_audio(clap, processor, clip: torch.Tensor, is_longer: bool | None = None):
-    """transformers' pipeline on one clip: ClapProcessor -> get_audio_features -> normalise."""
-    inputs = processor(audio=clip.numpy(), sampling_rate=SR, return_tensors="pt")
+    """transformers' pipeline on one clip: ClapProcessor -> get_audio_features -> normalise.
+    (get_audio_features returns a ModelOutput in transformers 5, the tensor in 4: ``pooled``.)"""
+    inputs = _process_clip(processor, clip, "pt")
     if is_longer is not None:
         inputs["is_longer"] = torch.tensor([[is_longer]])
     with torch.no_grad():
         out = clap.get_audio_features(**inputs)
-    return torch.nn.functional.normalize(out.pooler_output, dim=-1)[0]
+    return torch.nn.functional.normalize(pooled(out), dim=-1)[0]
 
 
 def _reference_text(clap, processor, texts: list[str]):
     inputs = processor(text=texts, padding=True, return_tensors="pt")
     with torch.no_grad():
         out = clap.get_text_features(**inputs)
-    return torch.nn.functional.normalize(out.pooler_output, dim=-1)
+    return torch.nn.functional.normalize(pooled(out), dim=-1)
 
 
 # ----------------------------------------------------------------------------- embeddings
@@ -150,7 +163,7 @@ def test_long_clip_takes_the_centre_chunks(model, clips, embeddings, monkeypatch
     # transformers draws each chunk start at random from a third; make it take the middle
     monkeypatch.setattr(np.random, "choice", lambda a: a[len(a) // 2])
     processor = _processor(model)
-    ref = processor(audio=long.numpy(), sampling_rate=SR, return_tensors="np")
+    ref = _process_clip(processor, long, "np")
     np.testing.assert_allclose(features, ref["input_features"][0], atol=1e-4, rtol=0)
     torch.testing.assert_close(
         embeddings[0][2], _reference_audio(model.clap, processor, long), atol=1e-5, rtol=0
@@ -313,7 +326,7 @@ def test_unreachable_hub_fails_with_instructions(monkeypatch):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    with pytest.raises(hf.HfModelNotFoundError, match="download failed") as info:
+    with pytest.raises(hf.HfModelNotFoundError, match="could not download") as info:
         models.load("hf:nobody-here/no-such-clap")
     assert "hf download nobody-here/no-such-clap" in str(info.value)
 

@@ -352,6 +352,7 @@ def test_seed_comparison_point_values_and_reference() -> None:
     assert np.isnan(rows.loc["bad", "p_value"]) and rows.loc["bad", "diff"] == 0
 
 
+@pytest.mark.slow
 def test_seed_comparison_false_positive_rate() -> None:
     """Two recipes with the same distribution: at most a nominal share of 5% tests reject."""
     rejections = 0

@@ -69,6 +69,7 @@ def test_source_notebooks_are_stripped() -> None:
 
 
 @pytest.mark.notebook
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SMOKE))
 def test_notebook_runs(
     name: str, tmp_path: Path, relate_dir, categories_path, ontology_path, xacle_predictions
@@ -106,6 +107,7 @@ def test_params_files_name_only_declared_parameters(params_file: Path) -> None:
 
 
 @pytest.mark.notebook
+@pytest.mark.slow
 def test_chapter_1_never_falls_back_to_the_simulation(tmp_path: Path, monkeypatch) -> None:
     """Offline, without RELATE's rating files, chapter 1 stops with where to put them."""
     monkeypatch.delenv("HUMANCLAP_RELATE_DIR", raising=False)
@@ -149,6 +151,7 @@ RESULT_CHAPTERS = {
 
 
 @pytest.mark.notebook
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RESULT_CHAPTERS))
 def test_a_chapter_rebuilds_from_its_result_tables(name: str, tmp_path: Path) -> None:
     """First run: computes on "RELATE" (a world in RELATE's layout) and writes its tables.

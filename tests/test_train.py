@@ -14,6 +14,8 @@ from scipy import stats
 
 torch = pytest.importorskip("torch")
 
+from conftest import torch_threads  # noqa: E402
+
 from humanclap import models, runtime, train  # noqa: E402
 from humanclap.models import tiny  # noqa: E402
 from humanclap.train import pretrain  # noqa: E402
@@ -34,7 +36,7 @@ SMALL_CFG = tiny.TinyConfig(
 @pytest.fixture(autouse=True)
 def _two_threads():
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(torch_threads(2))
     yield
     torch.set_num_threads(before)
 
@@ -52,7 +54,7 @@ def pairs(world: Path, world_splits) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def base(world: Path) -> tiny.TinyClap:
     """A small tiny CLAP pre-trained briefly on the world's natural train pairs (~3 s)."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(torch_threads(2))
     return pretrain.pretrain(world, SMALL_CFG, num_epochs=20, batch_size=32, progress=False)
 
 
@@ -73,6 +75,7 @@ def _assert_same_weights(a: dict, b: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- the main run
+@pytest.mark.slow
 def test_finetune_lowers_loss_and_raises_val_srcc(base, pairs, world, tmp_path: Path):
     before = base.fingerprint
     out = tmp_path / "run"

@@ -19,10 +19,11 @@ from humanclap.audio import (
     decode_with_truncation,
     load_audio,
 )
-from humanclap.cli import EXIT_ROWS_FAILED, main
+from humanclap.cli import main
+from humanclap.cli.score import EXIT_ROWS_FAILED
 from humanclap.embed import embed_audio
 from humanclap.models import load
-from humanclap.score import clapscore, score_pairs
+from humanclap.score import clapscore, score_column, score_pairs
 
 SR = 16000
 REFUSED = "truncated: header declares 3.00 s, file holds 1.80 s"
@@ -187,12 +188,13 @@ def test_score_pairs_flags_allowed_truncated_clips(model, truncated_wav):
     cut, whole = truncated_wav
     pairs = pd.DataFrame({"text": ["rain", "rain"], "audio": [whole.name, cut.name]})
     refused = score_pairs(model, pairs, audio_dir=cut.parent, cache_dir=None)
-    assert np.isnan(refused.loc[1, "clapscore"]) and refused.loc[1, "error"].endswith(REFUSED)
+    col = score_column(model.spec)  # the score column is named after the model
+    assert np.isnan(refused.loc[1, col]) and refused.loc[1, "error"].endswith(REFUSED)
     allowed = score_pairs(model, pairs, audio_dir=cut.parent, cache_dir=None, allow_truncated=True)
-    assert allowed["clapscore"].notna().all() and (allowed["error"] == "").all()
+    assert allowed[col].notna().all() and (allowed["error"] == "").all()
     assert allowed.loc[1, "warning"] == FLAG and allowed.loc[0, "warning"] == ""
     scores = clapscore(model, ["rain"], [cut], cache_dir=None, allow_truncated=True)
-    assert scores[0] == pytest.approx(allowed.loc[1, "clapscore"])
+    assert scores[0] == pytest.approx(allowed.loc[1, col])
 
 
 def test_cli_refuses_truncated_files_unless_allow_truncated(truncated_wav, tmp_path, capsys):

@@ -11,7 +11,7 @@ import numpy as np
 from humanclap.agree.predictions import JoinResult
 from humanclap.agree.report import AgreementReport
 
-__all__ = ["render_markdown"]
+__all__ = ["has_ceiling", "render_markdown"]
 
 #: Examples of missing and extra pairs shown in the report (all are in the CSV files).
 MAX_EXAMPLES = 10
@@ -22,6 +22,11 @@ _NAMES = {
     "mse": "MSE",
     "mse_calibrated": "MSE (calibrated)",
 }
+
+
+def has_ceiling(report: AgreementReport) -> bool:
+    """Whether any group of ``report`` has a noise ceiling (else no ceiling column is shown)."""
+    return bool(report.agreement["ceiling_lcc"].notna().any())
 
 
 def _num(value: float, digits: int = 3) -> str:
@@ -56,6 +61,13 @@ def _join_section(label: str, join: JoinResult) -> list[str]:
         ]
     else:
         lines.append("- No pair of the split is missing.")
+    if join.dropped:
+        shown = ", ".join(str(x) for x in join.dropped[:MAX_EXAMPLES])
+        more = f" and {len(join.dropped) - MAX_EXAMPLES} more" if len(join.dropped) > 10 else ""
+        lines.append(
+            f"- **{len(join.dropped)} row(s) without a prediction dropped** (`--drop-missing`; "
+            f"lines {shown}{more}); their pairs count as missing."
+        )
     if len(join.extra):
         counts = "; ".join(f"{n} {why}" for why, n in join.extra["reason"].value_counts().items())
         lines += [f"- **{len(join.extra)} extra prediction(s)** match no pair ({counts}):"]
@@ -84,7 +96,8 @@ def _headline(report: AgreementReport) -> list[str]:
         f"Noise ceiling on LCC (what the true pair means would reach against these noisy "
         f"means): **{_num(ceiling)}**; the LCC is {_num(100 * lcc / ceiling, 0)}% of it."
         if np.isfinite(ceiling)
-        else "No noise ceiling (no ratings given).",
+        else "No noise ceiling was computed (no ratings, or too few or too unreliable to "
+        "estimate one).",
         "",
         f"MSE compares `{report.pred}` with `{report.target}` as they are; the calibrated MSE "
         f"first maps it through the least-squares line `{report.target} ≈ {a:.3f} + "
@@ -114,7 +127,10 @@ def _groups(report: AgreementReport) -> list[str]:
         )  # fmt: skip
     ci = f"[CI, {report.resampled} resampled]"
     header = ["grouping", "group", "pairs", f"SRCC {ci}", f"LCC {ci}", "ceiling (LCC)", "MSE"]
-    lines = _table([*header, "MSE cal.", "note"], rows)
+    header = [*header, "MSE cal.", "note"]
+    if not has_ceiling(report):  # no column of dashes where no ceiling was computed
+        header, rows = header[:5] + header[6:], [row[:5] + row[6:] for row in rows]
+    lines = _table(header, rows)
     return [*lines, "", *[f"- {note}" for note in report.notes], ""]
 
 
@@ -153,9 +169,11 @@ def _paired(report: AgreementReport) -> list[str]:
         f"Paired bootstrap over the pairs both have (the same resampled {report.resampled} for "
         f"both): diff = `{report.pred}` − `{report.against}` (for the MSEs a negative diff "
         f"means `{report.pred}` is better). SRCC, LCC and calibrated MSE below; every metric is "
-        "in paired.csv. **Exploratory:** a screen over many groups, not a planned test; q is "
-        "the Benjamini-Hochberg q-value over the groups of the same metric (the false discovery "
-        "rate of calling every group with a smaller q different), p is unadjusted.",
+        "in paired.csv. The overall rows are the planned test: their p is adjusted by Holm "
+        "across the metrics (`p_holm` in paired.csv; family-wise error, any dependence). The "
+        "group rows are **exploratory**, a screen over many groups: q is the "
+        "Benjamini-Hochberg q-value over the groups of the same metric (the false discovery "
+        "rate of calling every group with a smaller q different); p is unadjusted.",
         "",
         *_table([*header, f"diff [CI, {report.resampled} resampled]", "p", "q", "pairs"], rows),
         "",

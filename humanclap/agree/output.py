@@ -2,9 +2,11 @@
 
 Written to the output folder (other files there are left alone)::
 
-    agreement.csv      grouping, group, metric, estimate, lo, hi, n, ceiling_lcc, note, resampled
+    agreement.csv      grouping, group, metric, estimate, lo, hi, n, ceiling_lcc (only when a
+                       ceiling was computed), note, resampled
     decomposition.csv  SRCC within and between sources (humanclap.stats.within_between)
-    paired.csv         with a second predictor: the paired differences, p- and BH q-values
+    paired.csv         with a second predictor: the paired differences, p-values, Holm's
+                       adjusted p overall (p_holm) and BH q-values across groups
     event_ranking.csv  with event types: each type's LCC against the other pairs, p, BH q
 
 Every table's ``resampled`` column says what its bootstrap resampled (``captions`` by
@@ -26,7 +28,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from humanclap.agree.markdown import render_markdown
+from humanclap.agree.markdown import has_ceiling, render_markdown
 from humanclap.agree.predictions import JoinResult
 from humanclap.agree.report import AgreementReport
 from humanclap.plots import forest
@@ -52,8 +54,8 @@ def forest_figure(report: AgreementReport) -> plt.Figure:
         table,
         label="label",
         hue="metric",
-        marker="ceiling_lcc",
-        marker_label="noise ceiling (LCC)",
+        marker="ceiling_lcc" if has_ceiling(report) else None,
+        marker_label="noise ceiling (LCC)" if has_ceiling(report) else "",
         xlabel=f"agreement of {report.pred} with {report.target} (95% bootstrap CI, "
         f"{report.resampled} resampled)",
         title=f"{report.pred}: agreement by group",
@@ -122,7 +124,10 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     joins = joins or {}
-    tables = {"agreement.csv": report.agreement, "decomposition.csv": report.decomposition}
+    agreement = report.agreement
+    if not has_ceiling(report):  # no column of NaN where no ceiling was computed
+        agreement = agreement.drop(columns="ceiling_lcc")
+    tables = {"agreement.csv": agreement, "decomposition.csv": report.decomposition}
     if report.paired is not None:
         tables["paired.csv"] = report.paired
     if report.event_ranking is not None:

@@ -82,28 +82,38 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _parse_predictions(path: Path, raw: pd.Series, pred_col: str) -> np.ndarray:
-    """The column ``pred_col`` as floats, shape (n,); raise naming every non-finite cell."""
+#: Cells that mean "no prediction" (``--drop-missing``): empty, or NaN as pandas writes it.
+MISSING_CELLS = frozenset({"", "nan", "NaN", "NA", "N/A", "null", "None"})
+
+
+def _parse_predictions(path: Path, raw: pd.Series, pred_col: str, lines) -> np.ndarray:
+    """``pred_col`` as floats, shape (n,); raise naming every non-finite cell."""
     text = raw.astype(str).str.strip()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         first = bad[0]
+        hint = ""
+        if text.iloc[bad].isin(MISSING_CELLS).all():
+            hint = (
+                "; these rows have no prediction (e.g. clips `humanclap score` could not score):"
+                " drop them with --drop-missing (drop_missing=True), and they are counted"
+            )
         raise PredictionError(
-            f"{path}: line {first + 2}, column {pred_col!r}: not a finite number: "
-            f"{raw.iloc[first]!r} ({len(bad)} such row(s), lines {_line_list(bad + 2)})"
+            f"{path}: line {lines[first]}, column {pred_col!r}: not a finite number: "
+            f"{raw.iloc[first]!r} ({len(bad)} such row(s), lines {_line_list(lines[bad])}){hint}"
         )
     return values
 
 
-def _parse_keys(path: Path, keys: pd.Series, key_col: str) -> list[str]:
+def _parse_keys(path: Path, keys: pd.Series, key_col: str, lines) -> list[str]:
     """RELATE wavnames of the ``key_col`` cells; raise naming the first bad line."""
     wavnames = []
-    for i, key in enumerate(keys):
+    for line, key in zip(lines, keys, strict=True):
         try:
             wavnames.append(wavname_of(key))
         except ValueError as err:
-            message = f"{path}: line {i + 2}, column {key_col!r}: {key!r} is {err}"
+            message = f"{path}: line {line}, column {key_col!r}: {key!r} is {err}"
             raise PredictionError(message) from None
     return wavnames
 
@@ -128,6 +138,7 @@ def read_predictions(
     pred_col: str,
     key_col: str = "wav_path",
     text_col: str | None = None,
+    drop_missing: bool = False,
 ) -> pd.DataFrame:
     """Read and check a predictions file.
 
@@ -141,13 +152,18 @@ def read_predictions(
         Column naming the audio: a path ending with ``<source>/<split>/<id>.wav``.
     text_col : str, optional
         Column of the text, when the predictions are per (wav, text) pair.
+    drop_missing : bool
+        Drop the rows whose prediction is missing (an empty cell, or NaN as pandas writes it:
+        :data:`MISSING_CELLS`), e.g. the clips ``humanclap score`` could not score; their lines
+        are kept in ``attrs["dropped_lines"]`` and reported. Other non-numbers stay errors.
 
     Returns
     -------
     pd.DataFrame
         Shape (n_rows, 4 or 5): ``wavname`` (RELATE's), [``text``], ``pred`` (float),
         ``key`` (the cell as written) and ``line`` (the CSV line, the header being line 1).
-        ``attrs``: ``path``, ``pred_col``, ``key_col``, ``text_col``.
+        ``attrs``: ``path``, ``pred_col``, ``key_col``, ``text_col``, ``dropped_lines`` (the
+        lines dropped by ``drop_missing``).
 
     Raises
     ------
@@ -161,20 +177,29 @@ def read_predictions(
     frame = _read_csv(path, [pred_col, *text_cols])
     if frame.empty:
         raise PredictionError(f"{path}: no data rows")
-    out = pd.DataFrame({"wavname": _parse_keys(path, frame[key_col], key_col)})
+    frame["__line"] = np.arange(2, len(frame) + 2)
+    dropped: list[int] = []
+    if drop_missing:
+        gone = frame[pred_col].astype(str).str.strip().isin(MISSING_CELLS).to_numpy()
+        dropped, frame = frame.loc[gone, "__line"].tolist(), frame[~gone].reset_index(drop=True)
+        if frame.empty:
+            raise PredictionError(f"{path}: no row has a prediction in {pred_col!r}")
+    lines = frame["__line"].to_numpy()
+    out = pd.DataFrame({"wavname": _parse_keys(path, frame[key_col], key_col, lines)})
     if text_col:
         out["text"] = frame[text_col].astype(str).to_numpy()
         empty = np.flatnonzero(out["text"].str.strip() == "")
         if len(empty):
             raise PredictionError(
-                f"{path}: line {empty[0] + 2}, column {text_col!r}: empty text "
-                f"({len(empty)} such row(s), lines {_line_list(empty + 2)})"
+                f"{path}: line {lines[empty[0]]}, column {text_col!r}: empty text "
+                f"({len(empty)} such row(s), lines {_line_list(lines[empty])})"
             )
-    out["pred"] = _parse_predictions(path, frame[pred_col], pred_col)
+    out["pred"] = _parse_predictions(path, frame[pred_col], pred_col, lines)
     out["key"] = frame[key_col].to_numpy()
-    out["line"] = np.arange(2, len(frame) + 2)
+    out["line"] = lines
     _check_duplicates(path, out, ["wavname", "text"] if text_col else ["wavname"])
-    out.attrs = {"path": str(path), "pred_col": pred_col, "key_col": key_col, "text_col": text_col}
+    out.attrs = {"path": str(path), "pred_col": pred_col, "key_col": key_col,
+                 "text_col": text_col, "dropped_lines": dropped}  # fmt: skip
     return out
 
 
@@ -200,6 +225,10 @@ class JoinResult:
         Rows of the predictions.
     path : str
         The predictions file (``""`` when not from a file).
+    dropped : tuple of int
+        Lines of the file dropped for a missing prediction (``drop_missing``).
+    key_col : str
+        The file's key column (``""`` when not from a file).
     """
 
     joined: pd.DataFrame
@@ -209,6 +238,8 @@ class JoinResult:
     n_pairs: int
     n_predictions: int
     path: str = ""
+    dropped: tuple[int, ...] = ()
+    key_col: str = ""
 
     @property
     def where(self) -> str:
@@ -220,7 +251,13 @@ class JoinResult:
         lines = [
             f"{self.path or 'predictions'}: {self.n_predictions} prediction(s); "
             f"{len(self.joined)} of the {self.n_pairs} pairs of {self.where} joined"
+            + (f" (key column {self.key_col!r})" if self.key_col else "")
         ]
+        if self.dropped:
+            lines.append(
+                f"  {len(self.dropped)} row(s) without a prediction dropped (--drop-missing): "
+                f"lines {_line_list(self.dropped)}"
+            )
         if len(self.missing):
             lines.append(f"  {len(self.missing)} pair(s) of {self.where} have no prediction:")
             lines += [
@@ -319,11 +356,11 @@ def join_predictions(
     ------
     PredictionError
         No pair is in ``split``; ``name`` is a column of ``pairs``; a key occurs twice (with
-        the lines); the predictions have no
-        text and a wav of the split is rated with two texts (naming the wavs); nothing joins
-        (with the reasons, e.g. every prediction belongs to another split).
+        the lines); the predictions have no text and a wav of the split is rated with two
+        texts (naming the wavs); nothing joins (with the reasons, e.g. another split).
     """
-    path = str(predictions.attrs.get("path", ""))
+    attrs = dict(predictions.attrs)
+    path = str(attrs.get("path", ""))
     in_split = _split_pairs(pairs, split)
     if name in pairs.columns:
         raise PredictionError(f"name: {name!r} is already a column of the pairs")
@@ -353,6 +390,8 @@ def join_predictions(
         n_pairs=len(in_split),
         n_predictions=len(predictions),
         path=path,
+        dropped=tuple(int(x) for x in attrs.get("dropped_lines", ())),
+        key_col=str(attrs.get("key_col") or ""),
     )
     if joined.empty:
         splits = set(extra["reason"].str.extract(r"of the (\w+) split", expand=False))

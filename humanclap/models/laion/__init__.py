@@ -4,8 +4,10 @@ Specs (see :func:`build`)
 -------------------------
 ``"laion:<name>"``
     A released checkpoint (:data:`CHECKPOINTS`, e.g. ``"laion:630k-audioset-best"``), looked
-    for in ``$HUMANCLAP_LAION_DIR`` then ``<user_cache_dir()>/laion/``; downloaded there when
-    missing and online; offline, :class:`LaionCheckpointNotFoundError` at once.
+    for in ``$HUMANCLAP_LAION_DIR``, then in the Hugging Face cache as a file of
+    :data:`LAION_REPO` at its pinned commit; downloaded and verified by
+    :func:`humanclap.models.hub_fetch.hub_files` when missing and online; offline,
+    :class:`LaionCheckpointNotFoundError` at once.
 ``"laion:<path>"`` or just the path
     A checkpoint in LAION's format (``{"state_dict": ..., "epoch": ...}`` or a bare state dict,
     keys possibly prefixed ``module.``, with or without ``text_branch.embeddings.position_ids``).
@@ -56,6 +58,7 @@ from humanclap.models.laion.build import UnknownSpecError, build
 from humanclap.models.laion.checkpoint import (
     CHECKPOINTS,
     ENV_LAION_DIR,
+    LAION_REPO,
     LaionCheckpoint,
     LaionCheckpointNotFoundError,
     is_laion_checkpoint,
@@ -75,6 +78,7 @@ __all__ = [
     "CHECKPOINTS",
     "CLIP_SAMPLES",
     "ENV_LAION_DIR",
+    "LAION_REPO",
     "MAX_TEXT_LENGTH",
     "SAMPLE_RATE",
     "LaionCheckpoint",

@@ -10,6 +10,7 @@ import torch
 from humanclap.models.base import random_seed
 from humanclap.models.laion.checkpoint import (
     CHECKPOINTS,
+    LAION_REPO,
     laion_checkpoint_path,
     load_laion_checkpoint,
 )
@@ -41,7 +42,7 @@ def _released_model(spec: str, name: str, progress: bool | None) -> LaionClap:
     path = laion_checkpoint_path(name, progress=progress)
     entry = CHECKPOINTS[name]
     model = load_laion_checkpoint(
-        path, f"laion:{name}", provenance={"checkpoint": entry.filename, "url": entry.url}
+        path, f"laion:{name}", provenance={"checkpoint": entry.filename, "repo": LAION_REPO}
     )
     arch = model.config["arch"]
     if (arch["amodel"], arch["fusion"]) != (entry.amodel, entry.fusion):

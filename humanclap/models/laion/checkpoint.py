@@ -1,6 +1,7 @@
 """LAION-CLAP's checkpoint files: reading them (:func:`load_laion_checkpoint`), recognising them
 (:func:`is_laion_checkpoint`), and finding or downloading the released ones
-(:data:`CHECKPOINTS`, :func:`laion_checkpoint_path`). Writing them is
+(:data:`CHECKPOINTS`, :func:`laion_checkpoint_path`: the Hub repository ``lukewys/laion_clap`` at
+its pinned commit, through :func:`humanclap.models.hub_fetch.hub_files`). Writing them is
 :meth:`LaionClap.save_laion <humanclap.models.laion.LaionClap.save_laion>`."""
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import Any
 from torch import Tensor
 
 from humanclap.models.checkpoint import load_weights_only
+from humanclap.models.hub_fetch import HubFileNotFoundError, hf_hub_cache_dir, hub_files
 from humanclap.models.laion.arch import infer_arch
 from humanclap.models.laion.model import LaionClap
-from humanclap.utils import DownloadError, cache_dir, download, is_offline, offline_reason
 
 __all__ = [
     "CHECKPOINTS",
     "ENV_LAION_DIR",
+    "LAION_REPO",
     "LaionCheckpoint",
     "LaionCheckpointNotFoundError",
     "is_laion_checkpoint",
@@ -29,22 +31,17 @@ __all__ = [
 
 #: Environment variable naming a folder with released checkpoints (looked at first).
 ENV_LAION_DIR = "HUMANCLAP_LAION_DIR"
-_DOWNLOAD_TIMEOUT = 20.0
-_BASE_URL = "https://huggingface.co/lukewys/laion_clap/resolve/main/"
+#: The Hub repository of the released checkpoints (pinned in :mod:`humanclap.models.hub_pins`).
+LAION_REPO = "lukewys/laion_clap"
 
 
 @dataclass(frozen=True)
 class LaionCheckpoint:
-    """A released LAION-CLAP checkpoint (on huggingface.co/lukewys/laion_clap)."""
+    """A released LAION-CLAP checkpoint: a file of the Hub repository :data:`LAION_REPO`."""
 
     filename: str
     amodel: str
     fusion: bool
-    sha256: str | None = None  # None: not checked (digests cannot be computed offline here)
-
-    @property
-    def url(self) -> str:
-        return _BASE_URL + self.filename
 
 
 #: Checkpoints ``"laion:<name>"`` knows (names as in laion_clap's ``load_ckpt`` and README).
@@ -165,39 +162,34 @@ def load_laion_checkpoint(
 def laion_checkpoint_path(name: str, *, progress: bool | None = None) -> Path:
     """Local path of the released checkpoint ``name`` (a key of :data:`CHECKPOINTS`).
 
-    Looks in ``$HUMANCLAP_LAION_DIR`` then ``<user_cache_dir()>/laion/``; when absent and online,
-    downloads it to the latter (progress bar, atomic, sha256 when known, time-outs).
+    ``$HUMANCLAP_LAION_DIR/<file>`` when that folder holds it (a folder of checkpoints fetched
+    by other means: huggingface_hub cannot look there); else the file of :data:`LAION_REPO` at
+    its pinned commit, from the Hugging Face cache or, when online, downloaded by
+    huggingface_hub (resumable, time-outs, progress bar) and checked against its pinned or
+    first-use sha256 (:func:`humanclap.models.hub_fetch.hub_files`). ``progress``: the download
+    bar (None: when stderr is a terminal).
 
     Raises
     ------
     LaionCheckpointNotFoundError
-        Absent and offline (at once), or the download failed; names the file, the URL, the
-        folder to put it in and ``$HUMANCLAP_LAION_DIR``.
+        Not cached and offline (at once), or the download failed; names the file, the
+        repository, the Hugging Face cache and ``$HUMANCLAP_LAION_DIR``.
+    humanclap.models.hub_fetch.HubIntegrityError
+        The downloaded file is not the pinned one (it is removed from the cache).
     """
     if name not in CHECKPOINTS:
         raise ValueError(f"unknown LAION-CLAP checkpoint {name!r}; known: {sorted(CHECKPOINTS)}")
     entry = CHECKPOINTS[name]
-    cache = cache_dir("laion")
     env = os.environ.get(ENV_LAION_DIR)
-    folders = ([Path(env).expanduser()] if env else []) + [cache]
-    for folder in folders:
-        if (folder / entry.filename).is_file():
-            return folder / entry.filename
-    where = f"${ENV_LAION_DIR}={env}, then {cache}" if env else f"{cache} (${ENV_LAION_DIR} unset)"
-    hint = (
-        f"LAION-CLAP checkpoint {entry.filename} not found (looked in {where}). Download "
-        f"{entry.url} on a machine that is online and put it in {cache}, or in a folder named "
-        f"by the environment variable {ENV_LAION_DIR}."
-    )
-    if is_offline(hub=True):  # the checkpoints are on the Hugging Face hub
-        raise LaionCheckpointNotFoundError(f"{hint} Not downloading: {offline_reason(hub=True)}.")
+    if env and (Path(env).expanduser() / entry.filename).is_file():
+        return Path(env).expanduser() / entry.filename
     try:
-        return download(
-            entry.url,
-            cache / entry.filename,
-            sha256=entry.sha256,
-            timeout=_DOWNLOAD_TIMEOUT,
-            progress=progress,
-        )
-    except DownloadError as err:
-        raise LaionCheckpointNotFoundError(f"{hint} The download failed: {err}") from err
+        return hub_files(LAION_REPO, [entry.filename], progress=progress)[entry.filename]
+    except HubFileNotFoundError as err:
+        where = f"${ENV_LAION_DIR}={env} has no such file" if env else f"${ENV_LAION_DIR} unset"
+        raise LaionCheckpointNotFoundError(
+            f"LAION-CLAP checkpoint {entry.filename} not found ({where}): {err}. Fetch it on a "
+            f"machine that is online (`hf download {LAION_REPO} {entry.filename}`) and copy its "
+            f"cache folder models--{LAION_REPO.replace('/', '--')} into {hf_hub_cache_dir()}, or "
+            f"put the file in a folder named by the environment variable {ENV_LAION_DIR}."
+        ) from None

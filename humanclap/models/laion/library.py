@@ -2,8 +2,10 @@
 
 ``import laion_clap`` imports ``laion_clap.training.data``, which loads three tokenizers from the
 Hugging Face hub (minutes of retries offline): :func:`clap_module` imports only its
-``clap_module`` package. laion_clap's ``create_model`` downloads roberta-base's weights:
-:func:`roberta_base_text_branch` makes it build the text branch offline instead. (Fusion models
+``clap_module`` package (whose import makes no network request). laion_clap's ``create_model``
+downloads roberta-base's weights: :func:`roberta_base_text_branch` makes it build the text
+branch without them instead. (No ``$HF_HUB_OFFLINE`` is set here: huggingface_hub reads it once,
+when imported, so setting it at run time would have no effect.) (Fusion models
 need no torchaudio here: laion's mel front end is
 :func:`humanclap.models.laion.preprocess.laion_mel`.)
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,27 +26,14 @@ from humanclap.models.laion.arch import roberta_base_config
 __all__ = ["clap_module", "roberta_base_text_branch"]
 
 
-@contextlib.contextmanager
-def _env(name: str, value: str) -> Iterator[None]:
-    """Set an environment variable for the block, then restore the caller's value (or unset)."""
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
-
-
 def clap_module() -> Any:
     """Import laion_clap's ``clap_module`` package without running ``laion_clap/__init__``.
 
     ``import laion_clap`` imports ``laion_clap.training.data``, which loads three tokenizers
     from the Hugging Face hub (minutes of retries offline). ``clap_module`` alone does not;
     it is registered as the top-level ``clap_module`` exactly as laion_clap itself does, so a
-    later ``import laion_clap`` shares it. ``HF_HUB_OFFLINE=1`` is set while importing.
+    later ``import laion_clap`` shares it. Importing it makes no network request (checked by
+    ``tests/test_laion.py`` with the network disabled).
     """
     if "clap_module" in sys.modules:
         return sys.modules["clap_module"]
@@ -63,8 +51,7 @@ def clap_module() -> Any:
     module = importlib.util.module_from_spec(module_spec)
     sys.modules["clap_module"] = module
     try:
-        with _env("HF_HUB_OFFLINE", "1"):
-            module_spec.loader.exec_module(module)
+        module_spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop("clap_module", None)
         for name in [n for n in sys.modules if n.startswith("clap_module.")]:
@@ -90,15 +77,14 @@ def roberta_base_text_branch() -> Iterator[Any]:
     """Within the block, laion_clap builds its RoBERTa text branch offline (random weights).
 
     Replaces ``clap_module.model.RobertaModel`` by a stand-in whose ``from_pretrained`` builds
-    ``RobertaModel(roberta_base_config())`` without any download, and sets ``HF_HUB_OFFLINE=1``;
-    both are restored on exit. Yields the ``clap_module`` package.
+    ``RobertaModel(roberta_base_config())`` without any download; restored on exit. Yields the
+    ``clap_module`` package.
     """
     cm = clap_module()
     model_module = sys.modules["clap_module.model"]
     original = model_module.RobertaModel
     model_module.RobertaModel = _RobertaBaseOffline
     try:
-        with _env("HF_HUB_OFFLINE", "1"):
-            yield cm
+        yield cm
     finally:
         model_module.RobertaModel = original

@@ -1,12 +1,11 @@
-"""CLAPScore: the cosine between a caption's and a clip's CLAP embeddings, for many pairs.
+"""CLAPScore of many pairs: :func:`clapscore` (aligned lists) and :func:`score_pairs` (a table).
 
-:func:`clapscore` scores aligned lists of captions and clips; :func:`score_pairs` scores a table
-(one pair per row) and keeps every row, adding ``clapscore``, ``error`` and ``warning``
-columns, which is what ``humanclap score`` writes (it reads the CSV with
-:func:`read_pairs_csv`, which knows the line each row starts on). Both embed through
-:func:`humanclap.embed.embed_audio` / :func:`humanclap.embed.embed_text`, so repeated captions
-and clips are embedded once, embeddings are cached on disk per batch (an interrupted run resumes
-where it stopped) and bad audio files are reported, never dropped.
+:func:`score_pairs` keeps every row, adding the score column (named after the model,
+:func:`humanclap.score.score_column`), ``model``, ``model_fingerprint``, ``error`` and
+``warning``. Both embed through :func:`humanclap.embed.embed_audio` /
+:func:`humanclap.embed.embed_text`, so repeated captions and clips are embedded once,
+embeddings are cached on disk per batch (an interrupted run resumes where it stopped) and bad
+audio files are reported, never dropped.
 
 The score of pair ``i`` is ``cos(a_i, t_i) = a_i . t_i / (|a_i| |t_i|)`` in float64 (the
 models return unit vectors; the norms are divided out anyway), in [-1, 1].
@@ -14,13 +13,9 @@ models return unit vectors; the norms are divided out anyway), in [-1, 1].
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,16 +23,10 @@ import pandas as pd
 
 from humanclap.audio import resolve_audio_path
 from humanclap.embed import EmbedInfo, embed_audio, embed_text
+from humanclap.score.columns import MODEL_COLUMNS, score_column
 from humanclap.similarity import cosine_rows
 
-__all__ = [
-    "ScoreInfo",
-    "clapscore",
-    "cosine_rows",
-    "read_pairs_csv",
-    "resolve_audio_path",
-    "score_pairs",
-]
+__all__ = ["ScoreInfo", "clapscore", "score_pairs"]
 
 
 @dataclass
@@ -182,6 +171,8 @@ def score_pairs(
     allow_truncated: bool = False,
     source: str = "pairs",
     row_labels: Sequence[str] | None = None,
+    spec: str | None = None,
+    column: str | None = None,
     return_info: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, ScoreInfo]:
     """Score every row of a table of (caption, audio file) pairs; no row is dropped.
@@ -206,14 +197,22 @@ def score_pairs(
     row_labels : sequence of str, optional
         How each row is named in messages after ``source``, e.g. ``"line 5"`` (the CSV's line,
         :func:`read_pairs_csv`); default ``"row <i>"``, ``i`` its 0-based position.
+    spec : str, optional
+        How the model is named in the ``model`` column and the score column's name; default
+        ``model.spec`` (the command line gives the spec it loaded: a checkpoint file's path
+        rather than the spec saved in it).
+    column : str, optional
+        Name of the score column; default ``score_column(spec)``, e.g. ``"clapscore_tiny"``
+        (:func:`humanclap.score.score_column`).
     return_info : bool
         Also return a :class:`ScoreInfo`.
 
     Returns
     -------
     pandas.DataFrame
-        A copy of ``pairs`` (same index and row order) with columns ``clapscore`` (float,
-        NaN where the row failed), ``error`` (the reason, ``""`` if none: an empty caption or
+        A copy of ``pairs`` (same index and row order) with columns ``column`` (the score,
+        float, NaN where the row failed), ``model`` (``spec``), ``model_fingerprint``
+        (``model.fingerprint``), ``error`` (the reason, ``""`` if none: an empty caption or
         audio cell names ``source`` and the row, a bad file names the file) and ``warning``
         (``"; "``-joined flags of the clip and the caption, such as ``"silent"`` or
         ``"caption cut to 77 tokens (had 95)"``, ``""`` if none). Existing columns of these
@@ -275,113 +274,10 @@ def score_pairs(
         flags = [*info.audio.warnings.get(j, []), *info.text.warnings.get(j, [])]
         row_warning[i] = "" if row_error[i] else "; ".join(flags)
     out = pairs.copy()
-    out["clapscore"] = full
+    spec = str(model.spec if spec is None else spec)
+    out[column or score_column(spec)] = full
+    out[MODEL_COLUMNS[0]] = spec
+    out[MODEL_COLUMNS[1]] = model.fingerprint
     out["error"] = row_error
     out["warning"] = row_warning
     return (out, info) if return_info else out
-
-
-# ----------------------------------------------------------------------------- reading a CSV
-def _decode_csv(data: bytes, path: Path, encoding: str) -> str:
-    """The file's text; a ValueError naming the file and the line of a bad byte."""
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise ValueError(f"encoding {encoding!r}: unknown (e.g. utf-8, cp1252, latin-1)") from None
-    try:
-        return data.decode("utf-8-sig" if name == "utf-8" else encoding)  # a BOM is not text
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise ValueError(
-            f"{path} line {line}: not {encoding} text (byte 0x{data[err.start]:02x} at column "
-            f"{column}); give the file's encoding (encoding=..., humanclap score --encoding), "
-            "e.g. cp1252 or latin-1"
-        ) from None
-
-
-def _records(text: str, path: Path, strict: bool = False) -> Iterator[tuple[int, list[str]]]:
-    """``(line, fields)`` of each non-blank record, ``line`` the 1-based line it starts on; a
-    ValueError naming that line when the csv module cannot read it."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=strict)
-    while True:
-        line = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            if "unexpected end of data" in str(err):  # only the strict reader says so
-                raise ValueError(
-                    f"{path} line {line}: a quoted field is never closed (its opening quote "
-                    "makes the rest of the file one cell)"
-                ) from None
-            if strict:  # other strict complaints: read leniently, as pandas does
-                return
-            raise ValueError(f"{path} line {line}: cannot read the CSV ({err})") from None
-        if row:
-            yield line, row
-
-
-def _header(names: list[str]) -> list[str]:
-    """Column names as pandas gives them: ``Unnamed: <i>`` for blanks, ``.1``, ``.2`` for
-    repeats."""
-    out: list[str] = []
-    for i, name in enumerate(names):
-        name = base = name or f"Unnamed: {i}"
-        k = 0
-        while name in out:
-            k += 1
-            name = f"{base}.{k}"
-        out.append(name)
-    return out
-
-
-def read_pairs_csv(
-    path: str | os.PathLike, *, encoding: str = "utf-8"
-) -> tuple[pd.DataFrame, list[int]]:
-    """Read a CSV of pairs as text, with the line of the file each row starts on.
-
-    Parameters
-    ----------
-    path : path-like
-    encoding : str
-        The file's text encoding (``"utf-8"`` also reads a UTF-8 file with a byte-order mark).
-
-    Returns
-    -------
-    table : pandas.DataFrame, shape (rows, columns)
-        Every cell as written (str: captions such as ``"NA"`` or ``"null"`` stay text), empty
-        cells None; columns named by the header line (blank names ``"Unnamed: <i>"``, repeats
-        ``"<name>.1"``, as pandas does). Blank lines are skipped; a row with fewer fields
-        than the header is filled with None.
-    lines : list of int, one per row
-        The 1-based line it starts on (a quoted caption with a line break spans two).
-
-    Raises
-    ------
-    OSError
-        The file cannot be read.
-    ValueError
-        Naming the file (and the line): an unknown encoding, bytes that are not text in it, no
-        header, a row with more fields than the header, a quoted field never closed.
-    """
-    path = Path(path)
-    text = _decode_csv(path.read_bytes(), path, encoding)
-    if text.count('"') % 2:  # maybe a quote never closed: only the strict reader finds it
-        for _ in _records(text, path, strict=True):
-            pass
-    records = _records(text, path)
-    _, names = next(records, (0, []))
-    if not names:
-        raise ValueError(f"{path}: cannot read the CSV (no header line: the file is empty)")
-    columns = _header(names)
-    rows, lines = [], []
-    for line, row in records:
-        if len(row) > len(columns):
-            raise ValueError(
-                f"{path} line {line}: {len(row)} fields, but the header has {len(columns)}"
-            )
-        rows.append([cell or None for cell in row] + [None] * (len(columns) - len(row)))
-        lines.append(line)
-    return pd.DataFrame(rows, columns=columns, dtype=object), lines
