@@ -1,6 +1,7 @@
 # humanclap: two commands on a fresh machine.
 #   make book  -- create .venv if missing, install, run every notebook with papermill, build _build/html
-#   make test  -- create .venv if missing, run the test suite
+#   make test  -- create .venv if missing, run the fast tests (make test-all: every test;
+#                 make test-compat: the model tests under the transformers 4 line)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -49,10 +50,10 @@ $(STAMP): pyproject.toml constraints.txt
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())')
 .PHONY: test-all
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check humanclap tests notebooks bench tools
@@ -160,4 +161,4 @@ $(COMPAT_STAMP): constraints-compat.txt | $(STAMP)
 
 test-compat: $(STAMP) $(COMPAT_STAMP)
 	PYTHONPATH=$(abspath $(COMPAT))$${PYTHONPATH:+:$$PYTHONPATH} HUMANCLAP_COMPAT=1 \
-	  $(PY) -m pytest -q -n $(COMPAT_WORKERS) -m "$(COMPAT_MARKS)" $(COMPAT_TESTS)
+	  $(PY) -m pytest -q -n $(COMPAT_WORKERS) --dist loadgroup -m "$(COMPAT_MARKS)" $(COMPAT_TESTS)

@@ -15,12 +15,13 @@ The library is six layers (see ARCHITECTURE.md); import the module you need, e.g
 4. :mod:`humanclap.runtime` (precision, autocast, prefetching), :mod:`humanclap.embed`
    (batched, deduplicated, cached embeddings) and :mod:`humanclap.train` (Human-CLAP
    fine-tuning, the tiny CLAP's pre-training).
-5. :mod:`humanclap.score` (CLAPScore: ``clapscore``, ``score_pairs``), :mod:`humanclap.agree`
+5. :mod:`humanclap.score` (CLAPScore: ``clapscore``, ``score_pairs``, the score column named
+   after its model, prompts files, set-level summaries), :mod:`humanclap.agree`
    (any metric's predictions against RELATE's listeners, ``humanclap agree``) and
    :mod:`humanclap.pretrained` (the world's pre-trained tiny CLAP behind ``load("tiny")``).
 6. :mod:`humanclap.book` (chapter setup, shared analyses, the papermill runner) and
    :mod:`humanclap.cli` (the ``humanclap`` command: ``run-notebooks``, ``score``, ``agree``,
-   ``relate-audio``, ``relate-plan``).
+   ``models``, ``relate-audio``, ``relate-plan``).
 """
 
 import importlib

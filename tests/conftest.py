@@ -47,6 +47,22 @@ def torch_threads(wanted: int) -> int:
     return max(1, min(wanted, (cpus or 1) // workers))
 
 
+#: Modules whose tests share no module-scoped fixture and each take long (papermill runs): under
+#: pytest-xdist their tests are spread over the workers one by one.
+_SPREAD_MODULES = frozenset({"test_notebooks"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (make test), keep each module's tests on one worker, so that
+    its module-scoped fixtures (worlds, pre-trained models, loopback Hubs) are built once, as
+    ``--dist loadscope`` does; but spread :data:`_SPREAD_MODULES`' tests, which loadscope would
+    queue on one worker (the notebooks' smoke runs, about 400 s in a row)."""
+    for item in items:
+        module = item.module.__name__ if item.module is not None else item.nodeid
+        if module not in _SPREAD_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_offline_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

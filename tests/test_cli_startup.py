@@ -133,3 +133,15 @@ def test_parser_constants_match_the_library() -> None:
 
     assert parser.PRECISIONS == runtime.PRECISIONS
     assert score.PRETRAINED_GROUP == models.PRETRAINED_GROUP
+
+
+def test_models_piped_into_a_reader_that_stops_early_ends_quietly() -> None:
+    """``humanclap models | head -1``: no BrokenPipeError traceback on stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "humanclap", "models"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader goes away before the listing is written, as head can
+    err = proc.communicate(timeout=60)[1]
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err

@@ -21,7 +21,6 @@ import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import torch
 from humanclap.models import ClapModel
 from humanclap.score import clapscore
 from humanclap.train import FinetuneResult
-from humanclap.utils import atomic_write_csv, atomic_write_text, sha256_file
+from humanclap.utils import atomic_write_csv, atomic_write_text, package_versions, sha256_file
 
 __all__ = [
     "PACKAGES",
@@ -51,16 +50,6 @@ __all__ = [
 PACKAGES: tuple[str, ...] = (
     "humanclap", "torch", "transformers", "laion_clap", "numpy", "pandas", "scipy",
 )  # fmt: skip
-
-
-def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name.replace("_", "-"))
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def _checkpoint_sha256(spec: str) -> str | None:
@@ -95,7 +84,7 @@ def provenance(
     """
     out: dict[str, Any] = {
         "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "packages": _versions(),
+        "packages": package_versions(PACKAGES),
         "python": platform.python_version(),
         "host": platform.node(),
     }

@@ -32,6 +32,8 @@ matplotlib. ``humanclap --help``, ``humanclap score --help`` and the input error
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Sequence
 
 from humanclap.cli.parser import build_parser
@@ -45,4 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Argument errors exit through argparse (``SystemExit(2)`` with a usage message).
     """
     args = build_parser().parse_args(argv)
-    return importlib.import_module(f"humanclap.cli.{args.module}").run(args)
+    try:
+        status = importlib.import_module(f"humanclap.cli.{args.module}").run(args)
+        sys.stdout.flush()  # a closed pipe raises here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:  # the output's reader stopped early (`humanclap models | head`)
+        # As Python's documentation advises (signal module, "Note on SIGPIPE"): point stdout at
+        # devnull so that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

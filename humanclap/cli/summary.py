@@ -15,29 +15,17 @@ import json
 import platform
 import sys
 import time
-from importlib import metadata
 from typing import Any
 
 from humanclap.score.summary import score_summary
-from humanclap.utils import atomic_write_text
+from humanclap.utils import atomic_write_text, package_versions
 
-__all__ = ["PACKAGES", "package_versions", "write_summary"]
+__all__ = ["PACKAGES", "write_summary"]
 
 #: Distributions whose versions the summary records.
 PACKAGES: tuple[str, ...] = (
     "humanclap", "torch", "transformers", "laion_clap", "numpy", "pandas", "huggingface_hub",
 )  # fmt: skip
-
-
-def package_versions() -> dict[str, str | None]:
-    """``{name: version}`` of :data:`PACKAGES` (None for one that is not installed)."""
-    out: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name.replace("_", "-"))
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def write_summary(
@@ -79,7 +67,7 @@ def write_summary(
             "fingerprint": model.fingerprint,
         },  # fmt: skip
         **facts,
-        "packages": package_versions(),
+        "packages": package_versions(PACKAGES),
         "python": platform.python_version(),
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

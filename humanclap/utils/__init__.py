@@ -7,6 +7,7 @@
 - :mod:`humanclap.utils.download` -- checksummed, time-limited downloads (pooch).
 - :mod:`humanclap.utils.pinned` -- public files at a pinned commit: found locally or downloaded.
 - :mod:`humanclap.utils.progress` -- what ``progress=`` means everywhere, and the bar it shows.
+- :mod:`humanclap.utils.versions` -- installed package versions, as results record them.
 """
 
 from humanclap.utils.atomic import (
@@ -23,6 +24,7 @@ from humanclap.utils.hashing import sha256_bytes, sha256_file, stable_hash
 from humanclap.utils.offline import ENV_OFFLINE, HUB_OFFLINE_VARS, is_offline, offline_reason
 from humanclap.utils.pinned import PinnedFile
 from humanclap.utils.progress import progress_bar, want_progress
+from humanclap.utils.versions import package_versions
 
 __all__ = [
     "ENV_CACHE",
@@ -41,6 +43,7 @@ __all__ = [
     "download",
     "is_offline",
     "offline_reason",
+    "package_versions",
     "progress_bar",
     "sha256_bytes",
     "sha256_file",
