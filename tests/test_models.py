@@ -11,6 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import torch_threads  # noqa: E402
+
 from humanclap import audio, models, pretrained, similarity, utils  # noqa: E402
 from humanclap.data import synthetic  # noqa: E402
 from humanclap.models import base, frontend, registry, tiny  # noqa: E402
@@ -22,7 +24,7 @@ SR = 16_000
 @pytest.fixture(autouse=True)
 def _two_threads():
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    torch.set_num_threads(torch_threads(2))  # one per xdist worker under make test
     yield
     torch.set_num_threads(before)
 
