@@ -13,7 +13,8 @@ import textwrap
 from importlib import metadata
 from pathlib import Path
 
-from humanclap.score.prompts import KEY_COLUMNS, TEXT_COLUMNS  # pure Python, as this module
+from humanclap.score.columns import AUDIO_COLUMN, TEXT_COLUMN  # pure Python, as this module
+from humanclap.score.prompts import KEY_COLUMNS, TEXT_COLUMNS
 
 __all__ = ["DEVICE_PATTERN", "PRECISIONS", "build_parser", "device_name", "version"]
 
@@ -101,8 +102,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         help="--pairs: folder the audio paths are relative to (a leading / is stripped, as in "
         "RELATE's wavnames); default: relative paths are relative to the pairs CSV's folder, "
         "absolute paths stay as they are")  # fmt: skip
-    add("--text-col", default="text", help="--pairs: caption column (default: %(default)s)")
-    add("--audio-col", default="audio", help="--pairs: audio column (default: %(default)s)")
+    add("--text-col", default=TEXT_COLUMN, help="--pairs: caption column (default: %(default)s)")
+    add("--audio-col", default=AUDIO_COLUMN, help="--pairs: audio column (default: %(default)s)")
     add("--encoding", default="utf-8", help="text encoding of the CSV (default: %(default)s)")
     add("--device", type=device_name, default="cpu",
         help="cpu, cuda, cuda:<n>, mps, or auto: cuda, else mps, else cpu, said on stderr "

@@ -25,7 +25,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from humanclap.score.columns import MODEL_COLUMNS, SCORE_PREFIX, score_column, score_columns_of
+from humanclap.score.columns import (
+    AUDIO_COLUMN,
+    MODEL_COLUMNS,
+    SCORE_PREFIX,
+    TEXT_COLUMN,
+    score_column,
+    score_columns_of,
+)
 from humanclap.score.csvfile import read_csv_rows, read_pairs_csv
 from humanclap.score.prompts import AUDIO_SUFFIXES, PromptError, match_prompts, read_prompts
 
@@ -38,9 +45,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "AUDIO_COLUMN",
     "AUDIO_SUFFIXES",
     "MODEL_COLUMNS",
     "SCORE_PREFIX",
+    "TEXT_COLUMN",
     "PromptError",
     "ScoreInfo",
     "clapscore",

@@ -20,10 +20,21 @@ import os
 import re
 from pathlib import PurePath
 
-__all__ = ["MODEL_COLUMNS", "SCORE_PREFIX", "score_column", "score_columns_of"]
+__all__ = [
+    "AUDIO_COLUMN",
+    "MODEL_COLUMNS",
+    "SCORE_PREFIX",
+    "TEXT_COLUMN",
+    "score_column",
+    "score_columns_of",
+]
 
 #: The start of every score column's name.
 SCORE_PREFIX = "clapscore_"
+#: The caption and audio columns of a table of pairs by default (``score_pairs``, and
+#: ``humanclap score --pairs``'s ``--text-col`` and ``--audio-col``).
+TEXT_COLUMN = "text"
+AUDIO_COLUMN = "audio"
 #: The columns that say which model made a row's score.
 MODEL_COLUMNS: tuple[str, str] = ("model", "model_fingerprint")
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")

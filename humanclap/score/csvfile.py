@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,7 +133,7 @@ def read_csv_rows(
 
 
 def read_pairs_csv(
-    path: str | os.PathLike, *, encoding: str = "utf-8"
+    path: str | os.PathLike, *, encoding: str = "utf-8", require: Mapping[str, str] | None = None
 ) -> tuple[pd.DataFrame, list[int]]:
     """Read a CSV of pairs as text, with the line of the file each row starts on.
 
@@ -142,6 +142,10 @@ def read_pairs_csv(
     path : path-like
     encoding : str
         As in :func:`read_csv_rows`.
+    require : mapping of str to str, optional
+        Columns the file must have, each with the setting that names it (e.g.
+        ``{"prompt": "text_col"}``): a missing one is a ValueError naming the file, the column,
+        that setting and the file's columns.
 
     Returns
     -------
@@ -154,9 +158,16 @@ def read_pairs_csv(
     Raises
     ------
     OSError, ValueError
-        As :func:`read_csv_rows`.
+        As :func:`read_csv_rows`; or a column of ``require`` is missing.
     """
     import pandas as pd  # lazy: the header checks of `humanclap score` run before pandas loads
 
     columns, rows, lines = read_csv_rows(path, encoding=encoding)
+    missing = [
+        f"{c!r} (set {setting})" for c, setting in (require or {}).items() if c not in columns
+    ]
+    if missing:
+        raise ValueError(
+            f"{path}: no column {' or '.join(missing)}; its columns: {', '.join(columns)}"
+        )
     return pd.DataFrame(rows, columns=columns, dtype=object), lines

@@ -23,7 +23,7 @@ import pandas as pd
 
 from humanclap.audio import resolve_audio_path
 from humanclap.embed import EmbedInfo, embed_audio, embed_text
-from humanclap.score.columns import MODEL_COLUMNS, score_column
+from humanclap.score.columns import AUDIO_COLUMN, MODEL_COLUMNS, TEXT_COLUMN, score_column
 from humanclap.similarity import cosine_rows
 
 __all__ = ["ScoreInfo", "clapscore", "score_pairs"]
@@ -158,8 +158,8 @@ def score_pairs(
     model,
     pairs: pd.DataFrame,
     *,
-    text_col: str = "text",
-    audio_col: str = "audio",
+    text_col: str = TEXT_COLUMN,
+    audio_col: str = AUDIO_COLUMN,
     audio_dir: str | os.PathLike | None = None,
     relative_to: str | os.PathLike | None = None,
     batch_size: int = 32,

@@ -113,7 +113,7 @@ from humanclap.data.synthetic.events import (
     EVENT_CLASSES,
     EventClass,
 )
-from humanclap.data.synthetic.failures import FAILURE_KINDS
+from humanclap.data.synthetic.failures import FAILURE_KINDS, describe_failures
 from humanclap.data.synthetic.layout import (
     ATTRIBUTE_COLUMNS,
     CATEGORY_COLUMNS,
@@ -203,6 +203,7 @@ __all__ = [
     "SystemProfile",
     "count_words",
     "default_params",
+    "describe_failures",
     "ensure_world",
     "failure_masks",
     "failure_table",

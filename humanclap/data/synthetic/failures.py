@@ -16,7 +16,7 @@ from humanclap.data.synthetic.captions import CLASS_NAMES, Caption, Event
 from humanclap.data.synthetic.events import CONFUSABLE, EVENT_CLASSES
 from humanclap.data.synthetic.params import SystemProfile
 
-__all__ = ["FAILURE_KINDS", "Clip", "overlapping", "realise", "time_events"]
+__all__ = ["FAILURE_KINDS", "Clip", "describe_failures", "overlapping", "realise", "time_events"]
 
 #: The failure kinds of ``truth.csv``'s ``failures`` column, in the order the book shows them.
 FAILURE_KINDS: tuple[str, ...] = ("drop", "sub", "swap", "count", "extra", "unrelated")
@@ -110,3 +110,45 @@ def overlapping(clip: Clip, e: Event) -> bool:
     return any(
         o is not e and o.seg == e.seg and (o.caption_pos or 0) < e.caption_pos for o in clip.events
     )
+
+
+def _phrase(token: str) -> str:
+    """One failure token in words (class names with spaces for underscores)."""
+    kind, _, arg = token.partition(":")
+    arg = arg.replace("_", " ")
+    if kind == "sub":
+        old, _, new = arg.partition(">")
+        return f"{old} replaced by {new}"
+    phrases = {
+        "drop": f"{arg} missing",
+        "swap": "events in the wrong order",
+        "count": f"wrong number of {arg}",
+        "extra": f"extra {arg}",
+        "unrelated": f"an unrelated {arg} instead",
+        "none": "none",
+        "anchor": "anchor clip",
+    }
+    if kind not in phrases:
+        raise ValueError(f"failures: unknown failure token {token!r}")
+    return phrases[kind]
+
+
+def describe_failures(failures: str) -> str:
+    """A ``failures`` value of ``truth.csv`` in words.
+
+    Parameters
+    ----------
+    failures : str
+        ``"none"``, ``"anchor"`` or a ``;``-list of tokens, e.g. ``"count:thunder;swap"``.
+
+    Returns
+    -------
+    str
+        E.g. ``"wrong number of thunder; events in the wrong order"``.
+
+    Raises
+    ------
+    ValueError
+        A token of no known kind (the message names it).
+    """
+    return "; ".join(_phrase(t) for t in str(failures).split(";") if t)
