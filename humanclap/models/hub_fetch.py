@@ -31,7 +31,7 @@ import fnmatch
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,31 +209,41 @@ def _probe(repo_id: str, commit: str | None, what: str) -> None:
     _remote_commit(repo_id, commit or "main", what)
 
 
-def _fetch_file(repo_id: str, name: str, commit: str | None, local_only: bool) -> Path | None:
-    """``hf_hub_download`` of one file; None when ``local_only`` and it is not cached."""
-    from huggingface_hub import hf_hub_download  # lazy: huggingface_hub is slow to import
+def _hub_call(
+    download: Callable[[], str], repo_id: str, what: str, commit: str | None, local_only: bool
+) -> Path | None:
+    """Run ``download`` (an ``hf_hub_download`` or ``snapshot_download`` call) and return its
+    path; None when ``local_only`` and it is not cached; a failure as :func:`_failed` says it."""
     from huggingface_hub.errors import (  # lazy: huggingface_hub is slow to import
         LocalEntryNotFoundError,
     )
 
     try:
-        return Path(
-            hf_hub_download(
-                repo_id,
-                name,
-                revision=commit,
-                cache_dir=hf_hub_cache_dir(),
-                endpoint=hub_endpoint(),
-                etag_timeout=etag_timeout(),
-                local_files_only=local_only,
-            )
-        )
+        return Path(download())
     except LocalEntryNotFoundError as err:
         if local_only:
             return None
-        raise _failed(repo_id, name, commit, err.__cause__ or err) from None
+        raise _failed(repo_id, what, commit, err.__cause__ or err) from None
     except _network_errors() as err:
-        raise _failed(repo_id, name, commit, err) from None
+        raise _failed(repo_id, what, commit, err) from None
+
+
+def _fetch_file(repo_id: str, name: str, commit: str | None, local_only: bool) -> Path | None:
+    """``hf_hub_download`` of one file; None when ``local_only`` and it is not cached."""
+    from huggingface_hub import hf_hub_download  # lazy: huggingface_hub is slow to import
+
+    def download() -> str:
+        return hf_hub_download(
+            repo_id,
+            name,
+            revision=commit,
+            cache_dir=hf_hub_cache_dir(),
+            endpoint=hub_endpoint(),
+            etag_timeout=etag_timeout(),
+            local_files_only=local_only,
+        )
+
+    return _hub_call(download, repo_id, name, commit, local_only)
 
 
 def _fetch_snapshot(
@@ -241,28 +251,20 @@ def _fetch_snapshot(
 ) -> Path | None:
     """``snapshot_download`` of ``patterns``; None when ``local_only`` and it is not cached."""
     from huggingface_hub import snapshot_download  # lazy: huggingface_hub is slow to import
-    from huggingface_hub.errors import (  # lazy: huggingface_hub is slow to import
-        LocalEntryNotFoundError,
-    )
 
-    try:
-        return Path(
-            snapshot_download(
-                repo_id,
-                revision=commit,
-                cache_dir=hf_hub_cache_dir(),
-                allow_patterns=patterns,
-                endpoint=hub_endpoint(),
-                etag_timeout=etag_timeout(),
-                local_files_only=local_only,
-            )
+    def download() -> str:
+        return snapshot_download(
+            repo_id,
+            revision=commit,
+            cache_dir=hf_hub_cache_dir(),
+            allow_patterns=patterns,
+            endpoint=hub_endpoint(),
+            etag_timeout=etag_timeout(),
+            local_files_only=local_only,
         )
-    except LocalEntryNotFoundError as err:
-        if local_only:
-            return None
-        raise _failed(repo_id, f"the files {', '.join(patterns)}", commit, err) from None
-    except _network_errors() as err:
-        raise _failed(repo_id, f"the files {', '.join(patterns)}", commit, err) from None
+
+    what = f"the files {', '.join(patterns)}"
+    return _hub_call(download, repo_id, what, commit, local_only)
 
 
 def _settle_commit(
