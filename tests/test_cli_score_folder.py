@@ -22,7 +22,8 @@ from humanclap.score import (
     score_pairs,
     score_summary,
 )
-from humanclap.score.summary import failure_kind, mean_ci
+from humanclap.score.summary import failure_kind
+from humanclap.stats import mean_ci
 
 SR = 16000
 PROMPTS = {

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from humanclap.score.columns import score_column
+from humanclap.score.columns import CHECKPOINT_SUFFIXES, score_column
 from humanclap.score.csvfile import read_csv_rows
 from humanclap.score.prompts import PromptError, match_prompts, read_prompts
 
@@ -37,7 +37,6 @@ EXIT_ROWS_FAILED = 3
 EXIT_INTERRUPTED = 130
 #: Failed rows listed on stderr (all are in the output's ``error`` column).
 MAX_LISTED_FAILURES = 20
-_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 _SPEC_PREFIX = re.compile(r"^[a-z][a-z0-9_]*:")
 #: The entry-point group of pre-trained models (humanclap.models.PRETRAINED_GROUP; a test
 #: checks they are the same: importing humanclap.models loads torch).
@@ -84,7 +83,7 @@ def _model_problem(spec: str) -> str | None:
     path_like = (
         os.path.isabs(rest)
         or rest.startswith(("./", "../", "~"))
-        or rest.lower().endswith(_CHECKPOINT_SUFFIXES)
+        or rest.lower().endswith(CHECKPOINT_SUFFIXES)
         or (rest == spec and os.sep in spec)
     )
     if path_like and not Path(rest).expanduser().exists():

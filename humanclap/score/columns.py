@@ -22,6 +22,7 @@ from pathlib import PurePath
 
 __all__ = [
     "AUDIO_COLUMN",
+    "CHECKPOINT_SUFFIXES",
     "MODEL_COLUMNS",
     "SCORE_PREFIX",
     "TEXT_COLUMN",
@@ -37,7 +38,8 @@ TEXT_COLUMN = "text"
 AUDIO_COLUMN = "audio"
 #: The columns that say which model made a row's score.
 MODEL_COLUMNS: tuple[str, str] = ("model", "model_fingerprint")
-_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
+#: File suffixes taken for checkpoint files (a spec ending so names a file, not a repo).
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors")
 _SPEC_PREFIX = re.compile(r"^([a-z][a-z0-9_]*):(.+)$")
 
 
@@ -47,7 +49,7 @@ def _is_path(text: str) -> bool:
     return (
         os.path.isabs(text)
         or text.startswith(("./", "../", "~"))
-        or text.lower().endswith(_CHECKPOINT_SUFFIXES)
+        or text.lower().endswith(CHECKPOINT_SUFFIXES)
         or os.path.exists(text)
     )
 
@@ -75,7 +77,7 @@ def score_column(spec: str | os.PathLike) -> str:
     prefix, rest = (match[1] + "_", match[2]) if match else ("", text)
     if _is_path(rest):
         path = PurePath(rest.rstrip("/\\"))
-        rest = path.stem if path.suffix.lower() in _CHECKPOINT_SUFFIXES else path.name
+        rest = path.stem if path.suffix.lower() in CHECKPOINT_SUFFIXES else path.name
     slug = re.sub(r"[^0-9a-z]+", "_", (prefix + rest).lower()).strip("_")
     if not slug:
         raise ValueError(f"spec {os.fspath(spec)!r}: no letter or digit to name its column by")

@@ -1,7 +1,7 @@
 """The summary of a score table that ``humanclap score --json`` writes.
 
 :func:`score_summary` gives the number of rows and of scored rows, the mean score with a
-percentile-bootstrap interval and failures by kind. The bootstrap resamples captions, as every
+percentile-bootstrap interval (:func:`humanclap.stats.mean_ci`) and failures by kind. The bootstrap resamples captions, as every
 interval of humanclap does (:mod:`humanclap.stats.bootstrap`): a resample draws as many
 captions as there are, with replacement, and takes all the pairs of each drawn caption
 together, so clips generated from one prompt do not count as independent evidence. The seed is
@@ -17,54 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from humanclap.stats.bootstrap import (
-    UNITS,
-    _percentile_interval,
-    _unit_codes,
-    _unit_weights,
-)
+from humanclap.stats.means import mean_ci
 
-__all__ = ["failure_kind", "mean_ci", "score_summary"]
-
-#: Resamples drawn at once (bounds memory: ``chunk x n`` copy counts).
-_CHUNK = 256
-
-
-def mean_ci(
-    scores, clusters, *, n_boot: int = 1000, seed: int = 0, ci: float = 0.95, unit="caption"
-) -> dict[str, Any]:
-    """The mean of ``scores`` with a percentile-bootstrap interval, resampling ``clusters``.
-
-    Parameters
-    ----------
-    scores : array-like, shape (n,)
-        Finite numbers.
-    clusters : array-like, shape (n,)
-        The caption of each score (all pairs of a caption are drawn together).
-    n_boot, seed, ci
-        Resamples, the seed of ``numpy.random.default_rng`` and the interval's level.
-    unit : {"caption", "pair"}
-
-    Returns
-    -------
-    dict
-        ``mean``, ``lo``, ``hi``, ``ci``, ``n_boot``, ``seed``, ``resampled``
-        (``"captions"``), ``n_units``.
-    """
-    x = np.asarray(scores, dtype=float)
-    if len(x) == 0 or not np.isfinite(x).all():
-        raise ValueError(f"scores: expected finite numbers, got {len(x)} with non-finite ones")
-    codes, k = _unit_codes(len(x), clusters, unit)
-    rng = np.random.default_rng(seed)
-    boot = []
-    for start in range(0, n_boot, _CHUNK):
-        w = _unit_weights(rng, codes, k, min(_CHUNK, n_boot - start))  # (b, n) copies
-        boot.append((w @ x) / w.sum(axis=1))
-    lo, hi, _ = _percentile_interval(np.concatenate(boot), ci)
-    return {
-        "mean": float(x.mean()), "lo": lo, "hi": hi, "ci": ci, "n_boot": n_boot, "seed": seed,
-        "resampled": UNITS[unit], "n_units": int(k),
-    }  # fmt: skip
+__all__ = ["failure_kind", "score_summary"]
 
 
 def failure_kind(error: str) -> str:
@@ -99,12 +54,12 @@ def score_summary(
     text_col : str
         The caption of each row (the bootstrap's unit).
     n_boot, seed, ci
-        As in :func:`mean_ci`.
+        As in :func:`humanclap.stats.mean_ci`.
 
     Returns
     -------
     dict
-        ``n`` (rows), ``n_scored``, ``n_failed``, ``column``, ``mean`` (:func:`mean_ci`'s
+        ``n`` (rows), ``n_scored``, ``n_failed``, ``column``, ``mean`` (:func:`humanclap.stats.mean_ci`'s
         dict; None when nothing was scored), ``failures`` (``{kind: count}``, most frequent
         first, :func:`failure_kind`), JSON-serialisable.
     """

@@ -15,6 +15,7 @@ Submodules (one concern each; every public name is re-exported here, e.g.
 - :mod:`humanclap.stats.mixed` -- mixed models with a listener random intercept; the cell model.
 - :mod:`humanclap.stats.effects` -- model vs listeners: calibrated residuals, standardised effects.
 - :mod:`humanclap.stats.decomposition` -- agreement within groups versus between them.
+- :mod:`humanclap.stats.means` -- a mean with a caption-resampled bootstrap interval.
 - :mod:`humanclap.stats.power` -- the smallest SRCC difference a recipe comparison detects.
 """
 
@@ -37,6 +38,7 @@ from humanclap.stats.decomposition import within_between
 from humanclap.stats.effects import calibrated_residuals, standardized_effects
 from humanclap.stats.interrater import reliability, reliability_by, split_half
 from humanclap.stats.listeners import listener_bias
+from humanclap.stats.means import mean_ci
 from humanclap.stats.mixed import cell_gaps, cell_model, mixed_model, mixed_model_table
 from humanclap.stats.multiple import bh_qvalues, holm
 from humanclap.stats.power import minimum_detectable_difference, srcc_difference_se
@@ -55,6 +57,7 @@ __all__ = [
     "grouped_report",
     "holm",
     "listener_bias",
+    "mean_ci",
     "minimum_detectable_difference",
     "mixed_model",
     "mixed_model_table",
