@@ -52,6 +52,7 @@ from humanclap.data.events import (
     explode_events,
     unmatched_words,
 )
+from humanclap.data.files import SIMULATED_SOURCES
 from humanclap.data.matcher import match_captions
 from humanclap.data.matcher_eval import compare_categories, evaluate_matcher
 from humanclap.data.ontology import Ontology, OntologyClass, OntologyError, load_ontology
@@ -85,6 +86,7 @@ __all__ = [
     "load_audioset_labels",
     "pair_events",
     "NO_EVENT",
+    "SIMULATED_SOURCES",
     "SOURCES",
     "SPLITS",
     "ChecksumError",

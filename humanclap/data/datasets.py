@@ -41,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from humanclap.audio import resolve_audio_path
-from humanclap.data.files import SOURCES, RelateDataError
+from humanclap.data.files import SIMULATED_SOURCES, SOURCES, RelateDataError
 from humanclap.data.locate import resolve_relate_root
 from humanclap.data.pairs import pair_table
 from humanclap.data.relate import load_relate
@@ -135,12 +135,18 @@ class Dataset:
         return f"{text}. {self.reason}".strip()
 
     def load_ratings(self, aspect: str = "REL", **kwargs: Any) -> pd.DataFrame:
-        """:func:`humanclap.data.load_relate` on this dataset (one row per rating)."""
+        """:func:`humanclap.data.load_relate` on this dataset (one row per rating). On the
+        embedded world the text-to-audio sources are named ``sim-audioldm`` ...
+        (:data:`humanclap.data.files.SIMULATED_SOURCES`), so that no simulated table or figure
+        shows a real system's name; ``wavname`` keeps the world's folders."""
         kwargs.setdefault("categories", self.categories)
         if self.kind != "relate":
             kwargs.setdefault("verify", False)
             kwargs.setdefault("download", False)
-        return load_relate(self.root, aspect=aspect, **kwargs)
+        ratings = load_relate(self.root, aspect=aspect, **kwargs)
+        if self.is_simulated:
+            ratings["source"] = ratings["source"].replace(SIMULATED_SOURCES)
+        return ratings
 
     def audio_path(self, wavname: str) -> Path:
         """The audio file of a ``wavname`` (``/audiocaps/train/8215.wav``)."""

@@ -17,6 +17,7 @@ import pandas as pd
 __all__ = [
     "ASPECTS",
     "AUDIOCAPS_SPLITS",
+    "SIMULATED_SOURCES",
     "SOURCES",
     "SPLITS",
     "RelateDataError",
@@ -29,6 +30,11 @@ __all__ = [
 ASPECTS: tuple[str, ...] = ("REL", "IS", "OS")
 #: The five audio sources: the first folder of ``wavname``.
 SOURCES: tuple[str, ...] = ("audiocaps", "audioldm", "audioldm2", "tango", "tango2")
+#: How the embedded simulated world's four text-to-audio sources are named in its tables: never
+#: as the real systems (its clips are synthesised by this library, not by AudioLDM or Tango, and
+#: a simulated row "tango 0.145" would be one screenshot from being quoted as Tango's). The
+#: world's files keep RELATE's folders; :meth:`humanclap.data.Dataset.load_ratings` relabels.
+SIMULATED_SOURCES: dict[str, str] = {s: f"sim-{s}" for s in SOURCES if s != "audiocaps"}
 #: RELATE's splits of the screened data.
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 #: AudioCaps' own splits: the second folder of ``wavname``.

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from humanclap.data.files import SIMULATED_SOURCES
 from humanclap.data.synthetic.failures import FAILURE_KINDS
 from humanclap.data.synthetic.layout import TRUTH_COLUMNS
 from humanclap.data.synthetic.listeners import rating_moments
@@ -35,7 +36,8 @@ def load_truth(root: str | os.PathLike) -> pd.DataFrame:
     ``;``-list of ``drop:<class>``, ``sub:<class>><class>``, ``count:<class>``, ``swap``,
     ``extra:<class>``, ``unrelated:<class>``. ``caption_events`` lists ``class[*count]@segment``
     in caption order; ``audio_events`` lists ``class[*count]@onset-offset`` (seconds) in time
-    order.
+    order. ``source`` names the four systems ``sim-audioldm`` ... as every table of the world
+    does (:data:`humanclap.data.files.SIMULATED_SOURCES`); ``wavname`` keeps the folders.
     """
     path = Path(root) / "truth.csv"
     if not path.is_file():
@@ -45,6 +47,7 @@ def load_truth(root: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}")
     df["anchor"] = df["anchor"].astype(str).str.lower().map({"true": True, "false": False})
+    df["source"] = df["source"].replace(SIMULATED_SOURCES)
     return df
 
 
