@@ -113,66 +113,72 @@ def test_book_root_is_found_from_a_subfolder(tmp_path: Path, monkeypatch) -> Non
         hb.book_root()
 
 
-def test_comparison_table_rows_tags_and_paper_figures(tmp_path: Path) -> None:
+def test_published_table_is_sourced_and_reads_only_real_numbers(tmp_path: Path) -> None:
     runs = hb.chapter_runs(write_book(tmp_path))
-    table = hb.comparison_table(hb.run_headlines(runs), runs)
-    assert table["key"].tolist() == [
-        "ch1_icc11", "ch2_clapscore_srcc", "ch2_clapscore_lcc", "ch3_gain_srcc", "",
-        "ch6_xacle_srcc", "ch6_xacle_lcc",
-    ]  # fmt: skip
-    assert table["tag"].tolist() == [
-        "real", "simulated", "simulated", "not run", "not run", "real",
-        "not recorded by the chapter",
-    ]  # fmt: skip
-    # A chapter not run, with no paper figure: one row with its title.
-    assert table.loc[4, "quantity"] == "Ch. 4: Which loss? A study"
-    assert table.loc[4, ["real", "simulated"]].isna().all() and table.loc[4, "paper"] == "–"
-    row = table.set_index("key").loc["ch2_clapscore_srcc"]
-    # A simulated number is never set beside the paper's figure as comparable.
-    assert row["paper"] == "≈ 0.28 (RELATE; not comparable)" and row["paper_value"] == 0.28
-    assert math.isnan(row["real"]) and row["simulated"] == 0.29912 and row["simulated_n"] == 282
-    assert (row["simulated_lo"], row["simulated_hi"]) == (0.185, 0.4)
-    xacle = table.set_index("key").loc["ch6_xacle_srcc"]
-    assert xacle["paper"] == "0.3606" and xacle["real"] == 0.3606 and xacle["real_n"] == 1311
-    assert math.isnan(xacle["simulated"])
-    gain = table.set_index("key").loc["ch3_gain_srcc"]
-    assert gain["paper"] == "> 0.17" and gain["quantity"].startswith("Ch. 3: ")
-    assert table.set_index("key").loc["ch1_icc11", "paper"] == "–"
-    shown = table_text(table, columns=hb.COMPARISON_COLUMNS)
-    assert list(shown.columns) == [
-        "quantity", "paper", "this book on RELATE (real) [95% CI]",
-        "this book on the world (simulated) [95% CI]", "real / simulated",
-    ]  # fmt: skip
-    assert shown.iloc[1, 3] == "0.299 [0.185, 0.400]" and shown.iloc[1, 2] == "–"
+    table = hb.published_table(hb.run_headlines(runs))
+    assert list(table.columns) == list(hb.results_page.PUBLISHED_COLUMNS)
+    assert set(table["source"]) <= set(hb.published.SOURCES)
+    rows = table.set_index(["source", "metric"])
+    elsa = rows.loc[("ELSA", "LAION CLAPScore")]
+    assert (elsa["srcc"], elsa["ktau"], elsa["lcc"]) == ("0.183", "0.126", "–")
+    assert rows.loc[("ELSA", "ELSA"), ["srcc", "ktau"]].tolist() == ["0.379", "0.262"]
+    poster = rows.loc[("Human-CLAP poster", "LAION CLAPScore")]
+    assert poster["srcc"] == "0.280"
+    # Chapter 2 ran only on the world: its simulated 0.299 never enters this table.
+    assert poster["book_real"] == "not run on RELATE" and "0.299" not in table.to_string()
+    xacle = rows.loc[("XACLE baseline", "XACLE baseline")]
+    assert xacle["srcc"] == f"{XACLE_PUBLISHED['srcc']:.3f}"
+    assert xacle["book_real"] == "0.361 [0.310, 0.410]"  # chapter 6's recomputation
+    assert rows.loc[("ELSA", "PAM"), "book_real"] == "–"  # no such quantity in the book
+    shown = table_text(table, columns=hb.results_page.PUBLISHED_COLUMNS)
+    assert "SRCC (ρ)" in shown.columns and "KTAU (τ)" in shown.columns
 
 
-def test_a_real_run_fills_the_real_column_beside_the_simulated_one(tmp_path: Path) -> None:
-    runs = hb.chapter_runs(write_book(tmp_path, relate_run=True))
-    assert runs[runs["chapter"] == "02_clapscore_vs_humans"]["folder"].tolist() == [
-        "book/chapters", "book/relate",
-    ]  # fmt: skip
-    table = hb.comparison_table(hb.run_headlines(runs), runs).set_index("key")
-    row = table.loc["ch2_clapscore_srcc"]
-    assert (row["real"], row["simulated"], row["tag"]) == (0.27, 0.29912, "real + simulated")
-    assert row["paper"] == "≈ 0.28"  # a real number is there: the figure is comparable
-    assert table.loc["ch2_clapscore_lcc", "tag"] == "simulated"
-
-
-def test_a_second_real_run_gets_its_own_row(tmp_path: Path) -> None:
+def test_a_real_run_fills_the_published_rows_with_its_folder(tmp_path: Path) -> None:
     root = write_book(tmp_path, relate_run=True)
     write_chapter(root / "book/relate-laion/02_clapscore_vs_humans.ipynb", "2. CLAPScore",
                   "relate", [_real("ch2_clapscore_srcc", "SRCC of CLAPScore", 0.25)])  # fmt: skip
     runs = hb.chapter_runs(root)
-    table = hb.comparison_table(hb.run_headlines(runs), runs)
-    rows = table[table["key"] == "ch2_clapscore_srcc"]
-    assert rows["quantity"].tolist() == [
-        "Ch. 2: SRCC of CLAPScore", "Ch. 2: SRCC of CLAPScore (`book/relate-laion`)",
-    ]  # fmt: skip
-    assert rows["real"].tolist() == [0.27, 0.25] and rows["tag"].tolist() == [
-        "real + simulated",
-        "real",
+    table = hb.published_table(hb.run_headlines(runs)).set_index(["source", "metric"])
+    assert table.loc[("ELSA", "LAION CLAPScore"), "book_real"] == (
+        "0.270 [0.220, 0.320] (`book/relate`); 0.250 (`book/relate-laion`)"
+    )
+
+
+def test_real_and_simulated_tables_never_mix(tmp_path: Path) -> None:
+    runs = hb.chapter_runs(write_book(tmp_path, relate_run=True))
+    headlines = hb.run_headlines(runs)
+    real = hb.real_table(headlines, runs)
+    sim = hb.simulated_table(headlines, runs)
+    assert real["chapter"].tolist() == ["Ch. 1", "Ch. 2", "Ch. 6"]
+    assert real["quantity"].tolist()[1] == "SRCC of CLAPScore (`book/relate`)"
+    assert real["value"].tolist() == [0.4412, 0.27, 0.3606]
+    assert sim["chapter"].tolist() == ["Ch. 2", "Ch. 2"] and sim["value"].tolist() == [
+        0.29912,
+        0.31,
     ]
-    assert rows["paper"].tolist() == ["≈ 0.28", "≈ 0.28"]
+    shown = table_text(sim, columns=hb.results_page._HEADLINE_COLUMNS)
+    assert shown.iloc[0, 2] == "0.299 [0.185, 0.400]"
+    assert not any("paper" in c for c in shown.columns)
+
+
+def test_discrepancies_are_computed_from_the_published_figures() -> None:
+    lines = hb.published_discrepancies()
+    assert "0.280 on the poster, 0.183 in ELSA's table, a difference of 0.097" in lines[0]
+    assert "is about 0.457" in lines[1] and "at 0.315, 0.142 lower" in lines[1]
+    text = hb.published_sources()
+    assert "kento2247/ELSA_ProjectPage" in text and "SI-SDR -2.4" in text
+
+
+def test_settings_table_reads_the_real_run_parameters() -> None:
+    table = hb.settings_table(ROOT).set_index("setting")
+    assert (
+        "48 kHz" in table.loc["audio rate", "book"] and table.loc["audio rate", "elsa"] == "16 kHz"
+    )
+    assert "`hf:laion/clap-htsat-fused`" in table.loc["model (fusion)", "book"]
+    assert "`laion:630k-audioset-best`" in table.loc["model (fusion)", "book"]
+    assert table.loc["caption cut", "book"].startswith("77 tokens")
+    assert table.loc["split", "book"].startswith("`test`")
 
 
 def test_no_executed_chapter_gives_not_run_rows(tmp_path: Path) -> None:
@@ -182,13 +188,11 @@ def test_no_executed_chapter_gives_not_run_rows(tmp_path: Path) -> None:
     runs = hb.chapter_runs(root)
     headlines = hb.run_headlines(runs)
     assert headlines.empty and "folder" in headlines.columns
-    table = hb.comparison_table(headlines, runs)
-    assert set(table["tag"]) == {"not run"}
-    keys = [k for k in table["key"] if k]
-    assert keys == [f.key for f in hb.PAPER_FIGURES]
+    table = hb.published_table(headlines)
+    assert set(table["book_real"]) == {"not run on RELATE", "–"}
+    assert hb.real_table(headlines, runs).empty and hb.simulated_table(headlines, runs).empty
     # Titles of chapters not run come from their source notebooks (the stem when there is none).
-    not_run = table[table["key"] == ""]["quantity"].tolist()
-    assert not_run == ["01_human_ratings", "Ch. 4: Which loss? A study"]
+    assert runs[runs["ran_on"] == "not run"]["title"].tolist()[:1] == ["01_human_ratings"]
     banner = hb.results_banner(runs, {"book_dir": None}).data
     assert "RELATE (real): none" in banner and "Not run: 1, 2, 3, 4, 6." in banner
 
@@ -200,19 +204,16 @@ def test_results_banner_names_the_worlds(tmp_path: Path) -> None:
     assert "RELATE (real): 1, 6. On the embedded world (simulated): 2. Not run: 3, 4." in text
 
 
-def test_paper_figures_are_sourced_and_keyed_to_book_chapters() -> None:
+def test_published_figures_are_keyed_to_book_chapters() -> None:
     stems = nbrun.book_notebooks(ROOT / "_toc.yml")
     numbers = {s.split("_", 1)[0].lstrip("0") for s in stems}
-    for figure in hb.PAPER_FIGURES:
-        assert figure.chapter_number in numbers, figure.key
-        assert set(figure.sources) <= set(hb.paper.SOURCES), figure.key
-    by_key = {f.key: f for f in hb.PAPER_FIGURES}
+    for figure in hb.PUBLISHED:
+        assert figure.source in hb.published.SOURCES, figure
+        if figure.key is not None:
+            assert figure.key.split("_", 1)[0].removeprefix("ch") in numbers, figure.key
+    xacle = next(f for f in hb.PUBLISHED if f.source == "XACLE baseline")
     # One place: the XACLE baseline's published figures are the data module's.
-    assert by_key["ch6_xacle_srcc"].value == XACLE_PUBLISHED["srcc"] == 0.3606
-    assert by_key["ch6_xacle_lcc"].text == "0.3678"
-    text = hb.paper_sources()
-    assert "arXiv:2506.23553" in text and "INTERSPEECH 2025" in text
-    assert text.count("compared with `") == len(hb.PAPER_FIGURES)
+    assert (xacle.srcc, xacle.lcc) == (XACLE_PUBLISHED["srcc"], XACLE_PUBLISHED["lcc"])
 
 
 def test_run_headlines_keeps_the_folder(tmp_path: Path) -> None:
@@ -229,9 +230,13 @@ def test_run_headlines_keeps_the_folder(tmp_path: Path) -> None:
 @pytest.mark.notebook
 def test_results_page_runs_on_a_fixture_book(tmp_path: Path) -> None:
     root = write_book(tmp_path)
+    (root / "params").mkdir()
+    for name in ("relate-gpu.yaml", "relate-laion.yaml"):  # the settings table reads them
+        (root / "params" / name).write_text((ROOT / "params" / name).read_text())
     out = nbrun.run_notebook(
         ROOT / "notebooks" / "95_results.ipynb", tmp_path / "out.ipynb", {"book_dir": str(root)}
     )
     text = out.read_text()
     assert "World:" in text and "not run" in text and "0.299 [0.185, 0.400]" in text
-    assert "humanclap-results.csv" in text and "≈ 0.28 (RELATE; not comparable)" in text
+    assert "humanclap-published.csv" in text and "kento2247/ELSA_ProjectPage" in text
+    assert "not comparable" not in text

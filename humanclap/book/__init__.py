@@ -2,6 +2,8 @@
 
 - :mod:`humanclap.book.chapter` -- :func:`open_chapter`: a chapter's parameters, data, model.
 - :mod:`humanclap.book.banner` -- the box every chapter opens with.
+- :mod:`humanclap.book.figures` -- a chapter's figures: numbered ("Figure 2.3"), captioned,
+  with alt text, as an HTML ``<figure>`` (``Chapter.figure``).
 - :mod:`humanclap.book.analyses` -- analyses several chapters share (fine-tuning recipes over
   seeds and scoring the test pairs, released models).
 - :mod:`humanclap.book.study` -- the fine-tuning study's design: learning rate and λ chosen on
@@ -9,9 +11,11 @@
 - :mod:`humanclap.book.comparisons` -- the study's planned contrasts, leave-one-term-out.
 - :mod:`humanclap.book.headlines` -- headline numbers recorded in the chapters' outputs, read
   back for the results page and the README.
-- :mod:`humanclap.book.paper` -- the published figures the results page compares with, sourced.
-- :mod:`humanclap.book.summary` -- which world each chapter ran on, the results page's comparison
-  table and the README's block of numbers.
+- :mod:`humanclap.book.published` -- the published figures on RELATE, each with its source.
+- :mod:`humanclap.book.summary` -- which world each chapter ran on, the headline numbers of the
+  executed chapters and the README's block of numbers.
+- :mod:`humanclap.book.results_page` -- the results page's published, real and simulated tables,
+  and the settings that make published figures disagree.
 - :mod:`humanclap.book.results` -- result tables of heavy (GPU) runs that chapters read.
 - :mod:`humanclap.book.relate_run` -- the plan and GPU-time estimate of ``make relate``.
 - :mod:`humanclap.book.runner` -- runs the book's notebooks with papermill.
@@ -36,7 +40,12 @@ from humanclap.book.comparisons import (
     term_contributions,
 )
 from humanclap.book.headlines import Headline, collect_headlines
-from humanclap.book.paper import PAPER_FIGURES, PaperFigure, paper_sources
+from humanclap.book.published import (
+    PUBLISHED,
+    PublishedFigure,
+    published_discrepancies,
+    published_sources,
+)
 from humanclap.book.results import (
     PAIR_KEY,
     ResultTables,
@@ -47,6 +56,14 @@ from humanclap.book.results import (
     scores_from_table,
     scores_table,
 )
+from humanclap.book.results_page import (
+    headline_view,
+    published_table,
+    published_view,
+    real_table,
+    settings_table,
+    simulated_table,
+)
 from humanclap.book.study import (
     RecipeChoice,
     TableTrainer,
@@ -56,11 +73,8 @@ from humanclap.book.study import (
     select_recipe,
 )
 from humanclap.book.summary import (
-    COMPARISON_COLUMNS,
     book_root,
     chapter_runs,
-    comparison_table,
-    comparison_view,
     readme_block,
     results_banner,
     run_headlines,
@@ -68,12 +82,11 @@ from humanclap.book.summary import (
 )
 
 __all__ = [
-    "COMPARISON_COLUMNS",
     "PAIR_KEY",
-    "PAPER_FIGURES",
+    "PUBLISHED",
     "Chapter",
     "Headline",
-    "PaperFigure",
+    "PublishedFigure",
     "RecipeChoice",
     "ResultTables",
     "TableTrainer",
@@ -86,8 +99,6 @@ __all__ = [
     "choose_lrs",
     "choose_on_validation",
     "collect_headlines",
-    "comparison_table",
-    "comparison_view",
     "contrasts",
     "describe_model",
     "finetune_runs",
@@ -95,7 +106,14 @@ __all__ = [
     "loto_candidates",
     "lr_grid_recipes",
     "open_chapter",
-    "paper_sources",
+    "published_discrepancies",
+    "published_sources",
+    "published_table",
+    "published_view",
+    "real_table",
+    "headline_view",
+    "settings_table",
+    "simulated_table",
     "provenance",
     "readme_block",
     "released_scores",

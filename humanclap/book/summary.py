@@ -1,17 +1,16 @@
-"""The book's results in one place: which world each chapter ran on, every headline number beside
-the paper's figure, and the README's block of numbers.
+"""The book's results in one place: which world each chapter ran on, the headline numbers of the
+executed chapters, and the README's block of numbers.
 
 The results page (``notebooks/95_results.ipynb``) and ``tools/readme_numbers.py`` both read the
 executed chapters (:func:`chapter_runs`, :func:`run_headlines`), so the page, the README and the
 chapters cannot disagree. A chapter that has not been executed is listed as "not run", never an
-error. Simulated numbers sit in their own column and are never put beside a paper's figure as if
-comparable (:func:`comparison_table`).
+error. The results page's three tables (published, real, simulated) are
+:mod:`humanclap.book.results_page`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Sequence
@@ -23,17 +22,14 @@ from pandas.io.formats.style import Styler
 from humanclap import plots
 from humanclap.book.banner import banner
 from humanclap.book.headlines import Headline, collect_headlines
-from humanclap.book.paper import PAPER_FIGURES, PaperFigure
 from humanclap.book.runner import book_notebooks, ran_on
 
 __all__ = [
-    "COMPARISON_COLUMNS",
     "FOLDERS",
     "RESULTS_PAGE",
     "book_root",
     "chapter_runs",
-    "comparison_table",
-    "comparison_view",
+    "chapter_short_name",
     "readme_block",
     "results_banner",
     "run_headlines",
@@ -46,19 +42,9 @@ RESULTS_PAGE = "95_results"
 #: run's (``make relate`` writes ``book/relate/``, and chapter 2 with the non-fusion LAION-CLAP
 #: checkpoint to ``book/relate-laion/``).
 FOLDERS: tuple[str, ...] = ("book/chapters", "book/relate", "book/relate-laion")
-#: The columns of :func:`comparison_table` a reader sees, with their headers.
-COMPARISON_COLUMNS: dict[str, str] = {
-    "quantity": "quantity",
-    "paper": "paper",
-    "real": "this book on RELATE (real)",
-    "simulated": "this book on the world (simulated)",
-    "tag": "real / simulated",
-}
 #: Words that may wrap in a table cell (format_table keeps cells on one line).
 _WRAP = [("white-space", "normal"), ("text-align", "left"), ("padding-left", "0.6em")]
 _WORLDS = {"relate": "RELATE (real)", "synthetic": "embedded world (simulated)"}
-_TABLE = ["chapter", "key", "quantity", "paper", "paper_value", "paper_source"]
-_TABLE += [f"{p}{s}" for p in ("real", "simulated") for s in ("", "_lo", "_hi", "_n")] + ["tag"]
 
 
 def book_root(start: str | os.PathLike | None = None) -> Path:
@@ -158,7 +144,7 @@ def _chapter_number(stem: str) -> str:
     return stem.split("_", 1)[0].lstrip("0") or "0"
 
 
-def _short_name(stem: str, title: str) -> str:
+def chapter_short_name(stem: str, title: str) -> str:
     """A chapter's short name: its number ("2", from "2. CLAPScore ...") or the word before a
     colon ("Appendix", from "Appendix: the embedded world"), else the stem's number."""
     number = re.match(r"^(\d+)\.", title)
@@ -166,111 +152,6 @@ def _short_name(stem: str, title: str) -> str:
         return number.group(1)
     head = title.split(":", 1)[0]
     return head if ":" in title and len(head) <= 12 else _chapter_number(stem)
-
-
-def _prefix(name: str) -> str:
-    """``"Ch. 2: "`` or ``"Appendix: "``: what a row's quantity starts with."""
-    return f"Ch. {name}: " if name.isdigit() else f"{name}: "
-
-
-def _value_columns(prefix: str, rows: pd.DataFrame) -> dict[str, object]:
-    """The first of ``rows`` as ``prefix``, ``prefix_lo``, ``prefix_hi``, ``prefix_n``."""
-    if rows.empty:
-        return {prefix: math.nan, f"{prefix}_lo": math.nan, f"{prefix}_hi": math.nan,
-                f"{prefix}_n": pd.NA}  # fmt: skip
-    row = rows.iloc[0]
-    return {prefix: row["estimate"], f"{prefix}_lo": row["lo"], f"{prefix}_hi": row["hi"],
-            f"{prefix}_n": row["n"]}  # fmt: skip
-
-
-def _tag(real: bool, simulated: bool, status: str) -> str:
-    if real and simulated:
-        return "real + simulated"
-    if real or simulated:
-        return "real" if real else "simulated"
-    return "not run" if status == "not run" else "not recorded by the chapter"
-
-
-def _row(
-    stem: str, key: str, quantity: str, found: pd.DataFrame, status: str, figure: PaperFigure | None
-) -> dict[str, object]:
-    """One row of :func:`comparison_table` (``quantity`` already prefixed)."""
-    real = found[found["world"] == "relate"]
-    sim = found[found["simulated"].astype(bool)]
-    paper, comparable = "–", True
-    if figure is not None:
-        comparable = not real.empty or sim.empty
-        paper = figure.text if comparable else f"{figure.text} (RELATE; not comparable)"
-    return {
-        "chapter": stem,
-        "key": key,
-        "quantity": quantity,
-        "paper": paper,
-        "paper_value": math.nan if figure is None else figure.value,
-        "paper_source": "" if figure is None else "; ".join(figure.sources),
-        **_value_columns("real", real),
-        **_value_columns("simulated", sim),
-        "tag": _tag(not real.empty, not sim.empty, status),
-    }
-
-
-def comparison_table(
-    headlines: pd.DataFrame,
-    runs: pd.DataFrame,
-    figures: Sequence[PaperFigure] = PAPER_FIGURES,
-) -> pd.DataFrame:
-    """Every headline quantity in one table: the paper's figure, the book's number on RELATE and
-    on the embedded world, and a real/simulated tag.
-
-    Parameters
-    ----------
-    headlines : DataFrame
-        :func:`run_headlines` (one row per chapter, key and folder).
-    runs : DataFrame
-        :func:`chapter_runs`.
-    figures : sequence of PaperFigure
-        The published figures (:data:`humanclap.book.paper.PAPER_FIGURES`).
-
-    Returns
-    -------
-    DataFrame
-        One row per headline key, in book order then the order the chapter stated them (a key
-        with real values from two folders gets a second row, the folder in its quantity); a paper
-        figure whose chapter did not state its key adds a row tagged "not run" (chapter not
-        executed) or "not recorded by the chapter"; a chapter not executed and without a paper
-        figure has one row (its title, an empty key) tagged "not run". Columns ``chapter, key, quantity, paper``
-        (the figure as published, marked "not comparable" on a row with only a simulated value),
-        ``paper_value, paper_source``, ``real, real_lo, real_hi, real_n`` (RELATE),
-        ``simulated, simulated_lo, simulated_hi, simulated_n`` (the embedded world), ``tag``
-        ("real", "simulated", "real + simulated", "not run", "not recorded by the chapter").
-        :data:`COMPARISON_COLUMNS` are the ones to show.
-    """
-    by_key = {f.key: f for f in figures}
-    first = runs.drop_duplicates("chapter").set_index("chapter")
-    status = first["ran_on"]
-    rows = []
-    for stem in status.index:
-        prefix = _prefix(_short_name(stem, first.loc[stem, "title"]))
-        own = headlines[headlines["chapter"] == stem]
-        keys = list(dict.fromkeys(own["key"]))
-        number = _chapter_number(stem)
-        keys += [f.key for f in figures if f.chapter_number == number and f.key not in keys]
-        if not keys and status[stem] == "not run":  # its headlines are unknown: one row says so
-            title = first.loc[stem, "title"]
-            numbered = re.match(r"^\d+\.\s*", title)  # "4. Which loss?" -> "Ch. 4: Which loss?"
-            quantity = prefix + title[numbered.end() :] if numbered else title
-            rows.append(_row(stem, "", quantity, own, "not run", None))
-        for key in keys:
-            found = own[own["key"] == key]
-            figure = by_key.get(key)
-            quantity = prefix + (found["quantity"].iloc[0] if len(found) else figure.quantity)
-            rows.append(_row(stem, key, quantity, found, status[stem], figure))
-            real = found[found["world"] == "relate"]
-            for folder in list(dict.fromkeys(real["folder"]))[1:]:  # another real run's value
-                more = real[real["folder"] == folder]
-                rows.append(_row(stem, key, f"{quantity} (`{folder}`)", more, "", figure))
-    table = pd.DataFrame(rows, columns=_TABLE)
-    return table.astype({"real_n": "Int64", "simulated_n": "Int64"})
 
 
 def _wrapped(styler: Styler, widths: dict[int, str]) -> Styler:
@@ -281,19 +162,6 @@ def _wrapped(styler: Styler, widths: dict[int, str]) -> Styler:
         for i, width in widths.items()
     ]
     return styler.set_table_styles(styles, overwrite=False)
-
-
-def comparison_view(table: pd.DataFrame, caption: str | None = None) -> Styler:
-    """:func:`comparison_table` as the results page shows it: :data:`COMPARISON_COLUMNS` through
-    :func:`humanclap.plots.format_table`, the words (quantity, paper, tag) wrapping so that the
-    table fits the book's column.
-
-    Returns
-    -------
-    pandas.io.formats.style.Styler
-    """
-    styler = plots.format_table(table, columns=COMPARISON_COLUMNS, caption=caption)
-    return _wrapped(styler, {0: "11em", 1: "5.5em", 4: "6em"})
 
 
 def runs_view(runs: pd.DataFrame) -> Styler:
@@ -310,7 +178,9 @@ def runs_view(runs: pd.DataFrame) -> Styler:
 def _grouped(runs: pd.DataFrame, label: str) -> str:
     """The short names of the chapters of ``runs`` whose ``ran_on`` is ``label``, in order."""
     chosen = runs[runs["ran_on"] == label].drop_duplicates("chapter")
-    names = [_short_name(s, t) for s, t in zip(chosen["chapter"], chosen["title"], strict=True)]
+    names = [
+        chapter_short_name(s, t) for s, t in zip(chosen["chapter"], chosen["title"], strict=True)
+    ]
     return ", ".join(names) if names else "none"
 
 
