@@ -16,7 +16,8 @@ The library is six layers (see ARCHITECTURE.md); import the module you need, e.g
    (batched, deduplicated, cached embeddings) and :mod:`humanclap.train` (Human-CLAP
    fine-tuning, the tiny CLAP's pre-training).
 5. :mod:`humanclap.score` (CLAPScore: ``clapscore``, ``score_pairs``, the score column named
-   after its model, prompts files, set-level summaries), :mod:`humanclap.agree`
+   after its model, prompts files, set-level summaries; ``CLAPScore``, a ``torchmetrics.Metric``
+   for evaluation loops, also ``humanclap.CLAPScore``), :mod:`humanclap.agree`
    (any metric's predictions against RELATE's listeners, ``humanclap agree``) and
    :mod:`humanclap.pretrained` (the world's pre-trained tiny CLAP behind ``load("tiny")``).
 6. :mod:`humanclap.book` (chapter setup, shared analyses, the papermill runner) and
@@ -25,7 +26,7 @@ The library is six layers (see ARCHITECTURE.md); import the module you need, e.g
 """
 
 import importlib
-from types import ModuleType
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -53,11 +54,18 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> ModuleType:
+#: Names of a module offered at the top too, loaded on first use like the modules:
+#: ``humanclap.CLAPScore`` is :class:`humanclap.score.CLAPScore` (the torchmetrics metric).
+_SHORTCUTS = {"CLAPScore": "score"}
+
+
+def __getattr__(name: str) -> Any:
     if name in __all__:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _SHORTCUTS:
+        return getattr(importlib.import_module(f"{__name__}.{_SHORTCUTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SHORTCUTS))

@@ -15,8 +15,19 @@ Layer 5 (beside :mod:`humanclap.agree`). Modules:
   stable-audio-metrics and frechet-audio-distance take them.
 - :mod:`humanclap.score.summary` -- :func:`score_summary`: n, the mean with a bootstrap CI
   (captions resampled), failures by kind.
+- :mod:`humanclap.score.systems` -- :func:`system_summary`: each system's set-level n, mean
+  with a caption-resampled CI and median (systems by column or by folder).
+- :mod:`humanclap.score.comparison` -- :func:`compare_systems`: two systems on the same prompts
+  (paired mean difference with a CI, win rate, sign test).
+- :mod:`humanclap.score.merge` -- :func:`merge_model_scores`: several models' scores in one table.
+- :mod:`humanclap.score.metric` -- :class:`CLAPScore`, a ``torchmetrics.Metric`` for evaluation
+  loops (DDP, Lightning): waveforms and prompts batch by batch, the mean (and each pair's
+  score) over every process. Loads torch and torchmetrics.
+- :mod:`humanclap.score.functional` -- :func:`clap_score`, its functional form (torchmetrics
+  style), and the steps both share (resampling a batch, then :func:`clapscore`).
 
-Only :mod:`~humanclap.score.pairs` loads torch, on first use of its names
+Only :mod:`~humanclap.score.pairs`, :mod:`~humanclap.score.metric` and
+:mod:`~humanclap.score.functional` load torch, on first use of their names
 (``from humanclap.score import clapscore``), so reading and checking files does not.
 """
 
@@ -36,12 +47,19 @@ from humanclap.score.columns import (
 from humanclap.score.csvfile import read_csv_rows, read_pairs_csv
 from humanclap.score.prompts import AUDIO_SUFFIXES, PromptError, match_prompts, read_prompts
 
-#: Names of :mod:`humanclap.score.pairs` and :mod:`humanclap.score.summary`, loaded on first use.
+#: Names of the modules that load pandas, scipy, torch or torchmetrics, loaded on first use.
 _LAZY = {
+    "CLAPScore": "metric",
+    "clap_score": "functional",
     "ScoreInfo": "pairs",
     "clapscore": "pairs",
     "score_pairs": "pairs",
     "score_summary": "summary",
+    "ScoreTableError": "systems",
+    "system_summary": "systems",
+    "SystemComparison": "comparison",
+    "compare_systems": "comparison",
+    "merge_model_scores": "merge",
 }
 
 __all__ = [
@@ -50,10 +68,16 @@ __all__ = [
     "MODEL_COLUMNS",
     "SCORE_PREFIX",
     "TEXT_COLUMN",
+    "CLAPScore",
     "PromptError",
     "ScoreInfo",
+    "ScoreTableError",
+    "SystemComparison",
+    "clap_score",
     "clapscore",
+    "compare_systems",
     "match_prompts",
+    "merge_model_scores",
     "read_csv_rows",
     "read_pairs_csv",
     "read_prompts",
@@ -61,6 +85,7 @@ __all__ = [
     "score_columns_of",
     "score_pairs",
     "score_summary",
+    "system_summary",
 ]
 
 
