@@ -110,3 +110,18 @@ def test_model_spec_follows_the_world(relate_dir: Path, no_relate_env) -> None:
     assert world.model_spec("tiny") == ("tiny", {"world": world.root})
     assert world.model_spec("laion:630k-audioset-best") == ("laion:630k-audioset-best", {})
     assert not hasattr(world, "load_model")
+
+
+def test_the_world_never_names_a_real_system(relate_dir: Path, no_relate_env) -> None:
+    """The world's four text-to-audio sources are shown as sim-*, in its ratings, pairs and
+    truth; its files keep RELATE's folders; RELATE's own ratings keep their names."""
+    world = resolve_dataset("synthetic", world_params=SMALL_WORLD)
+    real_names = {"audioldm", "audioldm2", "tango", "tango2"}
+    for table in (world.load_ratings(), world.pairs(), S.load_truth(world.root)):
+        sources = set(table["source"])
+        assert not sources & real_names
+        assert sources <= {"audiocaps", *(f"sim-{s}" for s in real_names)}
+    wavnames = world.pairs()["wavname"]
+    assert wavnames.str.contains("/tango2?/|/audioldm2?/").any()  # the folders stay
+    ratings = resolve_dataset("relate", relate_dir=relate_dir, needs_audio=False).load_ratings()
+    assert set(ratings["source"]) == {"audiocaps", *real_names}
