@@ -4,7 +4,12 @@ Sub-commands
 ------------
 ``humanclap score``
     CLAPScore of every (caption, audio file) row of a CSV, or of a folder of clips against a
-    prompts file (see :mod:`humanclap.cli.score`, :mod:`humanclap.score`).
+    prompts file (see :mod:`humanclap.cli.score`, :mod:`humanclap.score`); ``--summary``
+    gives each system's set-level mean, CI and median (:mod:`humanclap.score.systems`).
+``humanclap compare``
+    Two systems scored on the same prompts: the paired mean difference with its bootstrap CI,
+    wins, losses, ties and a sign test (see :mod:`humanclap.cli.compare`,
+    :func:`humanclap.score.comparison.compare_systems`); exit status 0 ok, 2 bad input.
 ``humanclap agree``
     How far a file of predictions (any metric) agrees with RELATE's listeners, by group,
     against each group's noise ceiling (see :mod:`humanclap.cli.agree`,

@@ -1,8 +1,8 @@
 """The argument parser of the ``humanclap`` command, built with the standard library only.
 
 Each sub-command's parser sets ``module``: the module of :mod:`humanclap.cli` whose ``run(args)``
-carries it out (``score``, ``agree``, ``models``, ``run_notebooks``, ``relate_audio``,
-``relate_plan``), imported only then (:func:`humanclap.cli.main`).
+carries it out (``score``, ``compare``, ``agree``, ``models``, ``run_notebooks``,
+``relate_audio``, ``relate_plan``), imported only then (:func:`humanclap.cli.main`).
 """
 
 from __future__ import annotations
@@ -79,7 +79,10 @@ _SCORE_EPILOG = (
     "folders). Prompts columns, when not named: the key is the first of "
     f"{', '.join(KEY_COLUMNS)}; the text the first of {', '.join(TEXT_COLUMNS)}. --json writes "
     "n, the mean with a 95% bootstrap CI (captions resampled: all clips of a prompt together), "
-    "failures by kind, the model's spec and fingerprint, device, precision and package versions."
+    "failures by kind, the model's spec and fingerprint, device, precision and package versions "
+    "(with several --model, one entry per model under 'models'). --summary: the same per system "
+    "(--system-col, --system-by-folder, else one system 'all'), with the median; compare two "
+    "systems' files with `humanclap compare`."
 )
 
 
@@ -92,7 +95,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     add = sc.add_argument
     add("folder", nargs="?", type=Path, help="folder of clips (with --prompts)")
-    add("--model", required=True, help="model spec (see `humanclap models`)")
+    add("--model", required=True, action="append",
+        help="model spec (see `humanclap models`); give it again for more models, one "
+        "clapscore_<model> column each")  # fmt: skip
     add("--out", required=True, type=Path, help="output CSV (atomic; its folder must exist)")
     add("--pairs", type=Path, default=None, help="CSV with a caption and an audio column")
     add("--prompts", type=Path, default=None, help="prompts file of FOLDER's clips")
@@ -120,8 +125,16 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         help="score what a truncated audio file holds, flagged 'truncated (header 3.00 s, file "
         "1.80 s)' in the warning column (default: refused, an error in its row)")  # fmt: skip
     add("--json", default=None, metavar="PATH", help="summary as JSON (atomic; - for stdout)")
-    add("--n-boot", type=_positive_int, default=1000, help="--json: bootstrap resamples")
-    add("--seed", type=int, default=0, help="--json: bootstrap seed (recorded)")
+    add("--n-boot", type=_positive_int, default=1000, help="--json, --summary: bootstrap resamples")
+    add("--seed", type=int, default=0, help="--json, --summary: bootstrap seed (recorded)")
+    add("--summary", action="store_true",
+        help="print each system's n, mean with its 95%% bootstrap CI (prompts resampled) and "
+        "median per score column (to stderr with --json -); --json gains them as 'systems'")  # fmt: skip
+    add("--system-col", default=None, metavar="COL",
+        help="--summary: the --pairs CSV's column naming each row's system")  # fmt: skip
+    add("--system-by-folder", action="store_true",
+        help="--summary: a row's system is the folder of its audio path (as written; '.' for "
+        "a clip directly in FOLDER or --audio-dir)")  # fmt: skip
     _progress(add)
     sc.set_defaults(module="score")
 
@@ -169,6 +182,42 @@ def _add_agree(sub: argparse._SubParsersAction) -> None:
     ag.set_defaults(module="agree")
 
 
+_COMPARE_WHAT = (
+    "Compare two systems scored on the same prompts: A.csv and B.csv, each a score table (e.g. "
+    "`humanclap score`'s output). A prompt with several clips counts once, by the mean of its "
+    "clips' scores; prompts are matched by their text. Prints the paired mean difference B - A "
+    "with a 95% bootstrap CI (prompts resampled), B's wins, losses and ties, and a two-sided "
+    "sign test of wins vs losses (scipy.stats.binomtest; ties excluded). A prompt in only one "
+    "file, or a row without a score, is an error naming it unless --drop-missing. Exit status: "
+    "0 ok, 2 bad input."
+)
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    co = sub.add_parser(
+        "compare", help="two systems' scores on the same prompts: paired difference, wins, "
+        "sign test", description=textwrap.fill(_COMPARE_WHAT, **_WRAP),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    add = co.add_argument
+    add("a", type=Path, metavar="A.csv", help="scores of system A")
+    add("b", type=Path, metavar="B.csv", help="scores of system B")
+    add("--column", default=None,
+        help="score column (default: the one clapscore_* column of A.csv)")  # fmt: skip
+    add("--column-b", default=None, help="B.csv's score column (default: --column)")
+    add("--text-col", default=TEXT_COLUMN, help="prompt column (default: %(default)s)")
+    add("--drop-missing", action="store_true",
+        help="drop rows without a score and prompts not in both files, counted and listed in "
+        "the output; default: an error naming them")  # fmt: skip
+    add("--encoding", default="utf-8", help="text encoding of the CSVs (default: %(default)s)")
+    add("--json", default=None, metavar="PATH", help="comparison as JSON (atomic; - for stdout)")
+    add("--per-prompt", default=None, type=Path, metavar="CSV",
+        help="write each paired prompt's scores and difference (atomic)")  # fmt: skip
+    add("--n-boot", type=_positive_int, default=1000, help="bootstrap resamples (default: 1000)")
+    add("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    co.set_defaults(module="compare")
+
+
 def _add_models(sub: argparse._SubParsersAction) -> None:
     mo = sub.add_parser(
         "models",
@@ -204,10 +253,17 @@ def _add_relate(sub: argparse._SubParsersAction) -> None:
         description=(
             "Check that every clip rated in RELATE (REL, IS and OS) is present in SOURCE (the "
             "unpacked RELATE_wave folder, any folder above it, or RELATE_wave.zip), decodes, and "
-            "is 16 kHz mono. Exit status: 0 complete, 1 something missing or bad, 2 bad input."
+            "is 16 kHz mono. With --download, first fetch RELATE_wave.zip from RELATE's authors "
+            "(size checked, sha256 recorded on first use and checked afterwards) and unpack it "
+            "into SOURCE, skipping what is already there. Exit status: 0 complete, 1 something "
+            "missing or bad, 2 bad input or a failed download."
         ),
     )
     ra.add_argument("source", type=Path, help="folder or zip holding RELATE's audio")
+    ra.add_argument("--download", action="store_true",
+        help="download and unpack the audio into SOURCE first (humanclap.data.relate_download)")  # fmt: skip
+    ra.add_argument("--zip", type=Path, default=None,
+        help="--download: where RELATE_wave.zip is kept (default: the cache)")  # fmt: skip
     ra.add_argument(
         "--relate-dir", default=None, help="RELATE's rating files (default: as load_relate finds)"
     )
@@ -235,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"humanclap {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_score, _add_agree, _add_models, _add_run_notebooks, _add_relate):
+    for add in (_add_score, _add_compare, _add_agree, _add_models, _add_run_notebooks,
+                _add_relate):  # fmt: skip
         add(sub)
     return parser

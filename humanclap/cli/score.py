@@ -7,6 +7,11 @@ exist); torch loads after that, then the device (``--device auto``: cuda, else m
 said on stderr; :func:`humanclap.runtime.resolve_device`), the precision and the model are
 checked, each error naming its option.
 
+``--model`` given more than once scores the rows with each model in turn (one in memory at a
+time) into one table, one ``clapscore_<model>`` column each
+(:func:`humanclap.score.merge.merge_model_scores`). ``--summary`` prints each system's
+set-level score per column (:mod:`humanclap.cli.systems`).
+
 Exit status: 0 all rows scored; 2 bad arguments or input (unreadable CSV or prompts file,
 missing column, a prompt without a clip or a clip without a prompt, unknown model, a device
 this machine lacks); 3 some rows failed (the output is still written, with NaN and an ``error``
@@ -25,6 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from humanclap.cli.distributed import Ranks, launched_by_torchrun, run_ranks
+from humanclap.cli.systems import print_summary, system_problem
 from humanclap.score.columns import CHECKPOINT_SUFFIXES, score_column
 from humanclap.score.csvfile import read_csv_rows
 from humanclap.score.prompts import PromptError, match_prompts, read_prompts
@@ -114,7 +121,7 @@ def _files_problem(args: argparse.Namespace) -> str | None:
         return f"--audio-dir {args.audio_dir}: " + (
             "no such folder" if args.pairs is not None else "only with --pairs"
         )
-    problems = [_output_problem("--out", args.out), _model_problem(args.model)]
+    problems = [_output_problem("--out", args.out), *map(_model_problem, args.model)]
     if args.json not in (None, "-"):
         problems.append(_output_problem("--json", Path(args.json)))
     return next((p for p in problems if p), None)
@@ -152,36 +159,52 @@ def _read_folder(args: argparse.Namespace) -> Job:
                str(args.prompts))  # fmt: skip
 
 
-def _load_model(args: argparse.Namespace) -> tuple[Any, Any, str]:
-    """The model on its device, the device and the precision used; InputError naming the
-    option that is wrong."""
+def _load_model(args: argparse.Namespace, spec: str) -> tuple[Any, Any, str]:
+    """The model ``spec`` (one ``--model``) on its device, the device and the precision used;
+    InputError naming the option that is wrong."""
     from humanclap import models, runtime  # lazy: torch loads only after the input checks
 
     try:
         device = runtime.resolve_device(args.device)
     except ValueError as err:
         raise InputError(f"--device {args.device}: {err}") from None
-    if args.device == "auto":
+    if args.device == "auto" and spec == args.model[0]:
         _say(f"--device auto: using {device}")
     try:
         precision = runtime.resolve_precision(args.precision, device)
     except ValueError as err:
         raise InputError(f"--precision {args.precision}: {err}") from None
-    options = {"progress": args.progress} if args.model == "tiny" else {}
+    options = {"progress": args.progress} if spec == "tiny" else {}
     try:
-        model = models.load(args.model, device=device, **options)
+        model = models.load(spec, device=device, **options)
     except (ValueError, TypeError, LookupError, FileNotFoundError, RuntimeError) as err:
-        raise InputError(f"--model {args.model}: {err}") from None
+        raise InputError(f"--model {spec}: {err}") from None
     return model, device, precision
 
 
-def _report(args: argparse.Namespace, job: Job, table, info) -> int:
-    """Say what was scored and list the failed rows; the exit status."""
+def _score_columns(args: argparse.Namespace) -> list[str]:
+    """The score column of each ``--model`` (distinct); InputError naming the option."""
+    columns = []
+    for spec in args.model:
+        try:
+            columns.append(score_column(spec))
+        except ValueError as err:
+            raise InputError(f"--model {spec}: {err}") from None
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise InputError(f"--model: two models would write the same column {', '.join(twice)}")
+    return columns
+
+
+def _report(args: argparse.Namespace, job: Job, table, infos: list) -> int:
+    """Say what was scored (``infos``: one ScoreInfo per model) and list the failed rows; the
+    exit status."""
     failed = [(n, e) for n, e in zip(job.labels, table["error"], strict=True) if e]
     warned = sum(1 for w in table["warning"] if w)
     _say(
         f"{len(table) - len(failed)} of {len(table)} pairs scored -> {args.out} "
-        f"({len(failed)} failed, {warned} with warnings; {info.summary()})"
+        f"({len(failed)} failed, {warned} with warnings; "
+        f"{' | '.join(info.summary() for info in infos)})"
     )
     for label, err in failed[:MAX_LISTED_FAILURES]:
         where = f"{job.source} {label}"
@@ -194,45 +217,71 @@ def _report(args: argparse.Namespace, job: Job, table, info) -> int:
     return EXIT_ROWS_FAILED if failed else 0
 
 
-def _score(args: argparse.Namespace, stage: list[str]) -> int:
-    """``humanclap score`` itself; ``stage[0]`` says how far it got (for Ctrl-C)."""
+def _score(args: argparse.Namespace, stage: list[str], ranks: Ranks | None = None) -> int:
+    """``humanclap score`` itself; ``stage[0]`` says how far it got (for Ctrl-C); ``ranks``:
+    one rank of a torchrun job (:mod:`humanclap.cli.distributed`)."""
     problem = _files_problem(args)
     if problem:
         raise InputError(problem)
     job = _read_pairs(args) if args.pairs is not None else _read_folder(args)
-    try:
-        column = score_column(args.model)
-    except ValueError as err:
-        raise InputError(f"--model {args.model}: {err}") from None
-    stage[0] = "while loading the model"
-    model, device, precision = _load_model(args)
+    columns = _score_columns(args)
+    problem = system_problem(args, job.columns, job.source)
+    if problem:
+        raise InputError(problem)
+    tables, infos, scored_by = [], [], []
+    for spec, column in zip(args.model, columns, strict=True):  # one model in memory at a time
+        stage[0] = "while loading the model"
+        model, device, precision = _load_model(args, spec)
+        stage[0] = "while scoring"
+        table, info = _score_with(args, job, model, spec, column, ranks)
+        tables.append(table)
+        infos.append(info)
+        scored_by.append({"spec": spec, "backend": getattr(model, "backend", None),
+                          "fingerprint": model.fingerprint})  # fmt: skip
+        del model
+    if ranks is not None and ranks.rank != 0:
+        return 0  # rank 0 writes and reports; Ranks.finish gives every rank rank 0's status
+    from humanclap.score.merge import merge_model_scores  # lazy: pandas
+    from humanclap.utils import atomic_write_csv  # lazy: pandas
+
+    table = tables[0] if len(tables) == 1 else merge_model_scores(tables, columns)
+    stage[0] = f"while writing {args.out}"
+    atomic_write_csv(table, args.out, index=False)
+    status = _report(args, job, table, infos)
+    systems = None
+    if args.summary:
+        systems = print_summary(args, table, columns, text_col=job.text_col,
+                                audio_col=job.audio_col)  # fmt: skip
+    if args.json is not None:
+        from humanclap.cli.summary import write_summary  # lazy: scipy, for the bootstrap
+
+        facts = {"device": str(device), "precision": precision, "exit_status": status}
+        write_summary(args, job, table, columns, scored_by, facts, systems=systems)
+    return status
+
+
+def _score_with(
+    args: argparse.Namespace, job: Job, model, spec: str, column: str, ranks: Ranks | None
+):
+    """``score_pairs``'s table and ScoreInfo of ``job``'s rows with one model (under torchrun,
+    each rank scores its slice and gets the merged table: :meth:`Ranks.sharded`)."""
     import pandas as pd  # lazy: loaded with torch, after the input checks
 
     from humanclap.score.pairs import score_pairs  # lazy: torch (through humanclap.embed)
-    from humanclap.utils import atomic_write_csv  # lazy: pandas
 
-    stage[0] = "while scoring"
+    score = score_pairs if ranks is None else ranks.sharded(score_pairs)
     try:
-        table, info = score_pairs(
+        return score(
             model, pd.DataFrame(job.rows, columns=job.columns, dtype=object),
             text_col=job.text_col, audio_col=job.audio_col, audio_dir=job.audio_dir,
             relative_to=job.relative_to, batch_size=args.batch_size,
             num_workers=args.num_workers, progress=args.progress,
             cache_dir=None if args.cache_dir.lower() == "none" else args.cache_dir,
             precision=args.precision, allow_truncated=args.allow_truncated, source=job.source,
-            row_labels=job.labels, spec=args.model, column=column, return_info=True,
+            row_labels=job.labels, spec=spec, column=column, return_info=True,
         )  # fmt: skip
     except ValueError as err:
         raise InputError(str(err)) from None
-    stage[0] = f"while writing {args.out}"
-    atomic_write_csv(table, args.out, index=False)
-    status = _report(args, job, table, info)
-    if args.json is not None:
-        from humanclap.cli.summary import write_summary  # lazy: scipy, for the bootstrap
-
-        facts = {"device": str(device), "precision": precision, "exit_status": status}
-        write_summary(args, job, table, column, model, facts)
-    return status
 
 
 def _cache_location(cache_dir: str) -> str:
@@ -243,11 +292,18 @@ def _cache_location(cache_dir: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Carry out ``humanclap score`` (module doc: exit status)."""
+    """Carry out ``humanclap score`` (module doc: exit status); launched by torchrun, as one
+    rank of the job (:mod:`humanclap.cli.distributed`: the same output and exit status)."""
+    return run_ranks(args, _run) if launched_by_torchrun() else _run(args, None)
+
+
+def _run(args: argparse.Namespace, ranks: Ranks | None) -> int:
     stage = ["before loading the model"]
     try:
-        return _score(args, stage)
+        return _score(args, stage, ranks)
     except InputError as err:
+        if ranks is not None:  # the other ranks learn it; rank 0 says it
+            return ranks.stop(str(err))
         _say(str(err))
         return 2
     except KeyboardInterrupt:
@@ -257,5 +313,6 @@ def run(args: argparse.Namespace) -> int:
         elif stage[0] == "while scoring":
             where = _cache_location(args.cache_dir)
             said += f"; finished batches are cached in {where}: run the same command to resume"
-        print(f"{said}.", file=sys.stderr)
+        if ranks is None or ranks.interrupted():  # under torchrun, rank 0 says it
+            print(f"{said}.", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -27,6 +27,8 @@ Layer 3 (beside :mod:`humanclap.models`, which it never imports); it uses only
   and the XACLE category table against them (:func:`compare_categories`).
 - :mod:`humanclap.data.relate` -- :func:`load_relate` (and every RELATE name above).
 - :mod:`humanclap.data.relate_audio` -- RELATE's audio: found in a folder or zip, checked.
+- :mod:`humanclap.data.relate_download` -- RELATE's audio zip from its authors: downloaded
+  (pooch), size- and sha256-checked (recorded on first use), unpacked atomically.
 - :mod:`humanclap.data.xacle` -- the XACLE baseline's predictions on the test split.
 - :mod:`humanclap.data.synthetic` -- the simulated world in RELATE's layout (a subpackage).
 - :mod:`humanclap.data.datasets` -- which of them a chapter runs on (``dataset="auto"``).
