@@ -101,6 +101,14 @@ def test_bf16_on_a_cpu_with_native_bf16(model, clips, tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
     assert runtime.resolve_precision("bf16", "cpu") == "bf16"
     assert runtime.resolve_precision("auto", "cpu") == "fp32"
+    asked = []
+
+    def t4(including_emulation: bool = True) -> bool:  # a T4 emulates bf16
+        asked.append(including_emulation)
+        return including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", t4)
+    assert runtime.resolve_precision("auto", "cuda") == "fp16" and asked == [False]
     with pytest.raises(ValueError, match="precision='fp16' needs CUDA"):
         runtime.resolve_precision("fp16", "cpu")
     cache = tmp_path / "cache"
