@@ -240,3 +240,14 @@ def test_results_page_runs_on_a_fixture_book(tmp_path: Path) -> None:
     assert "World:" in text and "not run" in text and "0.299 [0.185, 0.400]" in text
     assert "humanclap-published.csv" in text and "kento2247/ELSA_ProjectPage" in text
     assert "not comparable" not in text
+
+
+def test_the_released_human_clap_run_fills_its_own_row_only(tmp_path: Path) -> None:
+    root = write_book(tmp_path, relate_run=True)
+    write_chapter(root / "book/relate-human-clap/02_clapscore_vs_humans.ipynb", "2. CLAPScore",
+                  "relate", [_real("ch2_clapscore_srcc", "SRCC of CLAPScore", 0.33)])  # fmt: skip
+    runs = hb.chapter_runs(root)
+    table = hb.published_table(hb.run_headlines(runs)).set_index(["source", "metric"])
+    released = table.loc[("ELSA", "Human-CLAP (released checkpoint)"), "book_real"]
+    assert released == "0.330 (`book/relate-human-clap`)"
+    assert "0.330" not in table.loc[("ELSA", "LAION CLAPScore"), "book_real"]

@@ -63,12 +63,15 @@ def _value(value: float | None) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
-def _real_values(key: str | None, headlines: pd.DataFrame) -> str:
-    """The real values a chapter stated for ``key``, with their folder when not the book's."""
-    if key is None:
+def _real_values(figure: PublishedFigure, headlines: pd.DataFrame) -> str:
+    """The real values chapters stated for the figure's key (in its folders), each with its
+    folder when not the book's."""
+    if figure.key is None:
         return "–"
-    found = headlines[(headlines["key"] == key) & ~headlines["simulated"].astype(bool)]
+    found = headlines[(headlines["key"] == figure.key) & ~headlines["simulated"].astype(bool)]
     found = found[found["world"] == "relate"]
+    if figure.folders is not None:
+        found = found[found["folder"].isin(figure.folders)]
     if found.empty:
         return "not run on RELATE"
     texts = []
@@ -106,7 +109,7 @@ def published_table(
             "ktau": _value(f.ktau),
             "lcc": _value(f.lcc),
             "setup": f.setup,
-            "book_real": _real_values(f.key, headlines),
+            "book_real": _real_values(f, headlines),
         }
         for f in figures
     ]

@@ -39,9 +39,15 @@ __all__ = [
 #: The results page's own stem: it is in the toc but is not a chapter with results.
 RESULTS_PAGE = "95_results"
 #: Where executed chapters are, relative to the book's root: the book's build, then the real
-#: run's (``make relate`` writes ``book/relate/``, and chapter 2 with the non-fusion LAION-CLAP
-#: checkpoint to ``book/relate-laion/``).
-FOLDERS: tuple[str, ...] = ("book/chapters", "book/relate", "book/relate-laion")
+#: run's (``make relate`` writes ``book/relate/``, chapter 2 with the non-fusion LAION-CLAP
+#: checkpoint to ``book/relate-laion/`` and with the released Human-CLAP to
+#: ``book/relate-human-clap/``).
+FOLDERS: tuple[str, ...] = (
+    "book/chapters",
+    "book/relate",
+    "book/relate-laion",
+    "book/relate-human-clap",
+)
 #: Words that may wrap in a table cell (format_table keeps cells on one line).
 _WRAP = [("white-space", "normal"), ("text-align", "left"), ("padding-left", "0.6em")]
 _WORLDS = {"relate": "RELATE (real)", "synthetic": "embedded world (simulated)"}
