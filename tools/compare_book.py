@@ -48,6 +48,10 @@ from humanclap.book import collect_headlines
 
 #: Replacements applied to every output text, in order: (pattern, replacement).
 DEFAULT_MASKS: tuple[tuple[str, str], ...] = (
+    # Figures are embedded in their HTML output (humanclap.plots.export): their numbers are
+    # compared through the tables and headlines, not as PNG bytes (as before, when they were
+    # image/png outputs, which are not text).
+    (r"data:image/png;base64,[A-Za-z0-9+/=]+", "<png>"),
     (r"\b\d+(?:\.\d+)?(?=\s?s\b)", "<seconds>"),
     (r"finetunes/[0-9a-f]{8,}", "finetunes/<run>"),
     (r"/tmp/[^\s`'\")<]+", "<tmp>"),
