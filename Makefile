@@ -92,12 +92,30 @@ check-book: $(BROWSER_STAMP)
 
 # The real run on RELATE with a GPU (README, "The real run"): check the audio, print the plan and
 # its GPU-time estimate, then run chapters 2-4 on RELATE; each writes its result tables to
-# results/relate/ (and the non-fusion LAION row to results/relate-laion/), which `make book`
+# results/relate/ (chapter 2 with the non-fusion LAION-CLAP to results/relate-laion/, with the
+# released Human-CLAP to results/relate-human-clap/), which `make book`
 # reads afterwards. Re-running resumes: finished tables and fine-tuning runs are not redone.
 # Downloads (models, tokenizer) need `make relate HF_HUB_OFFLINE=0`. The GPU computes there, so
 # the CPU pin of the book's simulated chapters (AVX2 kernels, one thread; humanclap.runtime) is
 # off: it would only slow the CPU side (decoding, batching) and cannot make a GPU's sums agree.
 relate: export HUMANCLAP_PIN_CPU = 0
+# Where chapters 3-4's fine-tuning runs train (humanclap.train.executor): EXECUTOR=process (the
+# default: in this process's machine), local (submitit's local jobs) or slurm (one SLURM job per
+# run, submitted as a job array; preempted jobs are requeued and resume from their run folder).
+# submitit's options as SLURM_<OPTION>=value on make's command line, and EXECUTOR_FOLDER for its
+# job files and logs (default <cache>/submitit; jobs must see it and the cache), e.g.
+#   make relate EXECUTOR=slurm SLURM_PARTITION=gpu SLURM_GPUS_PER_NODE=1 SLURM_TIMEOUT_MIN=600 \
+#     SLURM_ARRAY_PARALLELISM=8
+# The chapters read them as HUMANCLAP_EXECUTOR, HUMANCLAP_SLURM_<OPTION> and
+# HUMANCLAP_EXECUTOR_FOLDER. Only SLURM_* variables given on the command line are options (the
+# SLURM_JOB_ID ... of an allocation make runs in are not).
+ifdef EXECUTOR
+relate: export HUMANCLAP_EXECUTOR = $(EXECUTOR)
+endif
+ifdef EXECUTOR_FOLDER
+relate: export HUMANCLAP_EXECUTOR_FOLDER = $(EXECUTOR_FOLDER)
+endif
+$(foreach v,$(filter SLURM_%,$(.VARIABLES)),$(if $(filter command line,$(origin $(v))),$(eval relate: export HUMANCLAP_$(v) = $($(v)))))
 RELATE_PARAMS ?= params/relate-gpu.yaml
 RELATE_CHAPTERS ?= 02_clapscore_vs_humans 03_human_clap 04_loss_study
 relate: $(STAMP)
@@ -105,6 +123,7 @@ relate: $(STAMP)
 	$(VENV)/bin/humanclap relate-plan --params $(RELATE_PARAMS)
 	$(VENV)/bin/humanclap run-notebooks --params $(RELATE_PARAMS) --only $(RELATE_CHAPTERS) --output-dir book/relate
 	$(VENV)/bin/humanclap run-notebooks --params params/relate-laion.yaml --only 02_clapscore_vs_humans --output-dir book/relate-laion
+	$(VENV)/bin/humanclap run-notebooks --params params/relate-human-clap.yaml --only 02_clapscore_vs_humans --output-dir book/relate-human-clap
 
 # The README's numbers (the block between its headline-numbers markers), generated from the
 # headline numbers of the executed chapters (tools/readme_numbers.py; `--check` only compares).

@@ -189,7 +189,14 @@ def test_simulated_chapters_tag_figures_takeaways_and_captions(monkeypatch) -> N
         shown.clear()
         ch = chapter_module.Chapter({}, Dataset(kind, Path("."), None), None)
         fig, _ = plt.subplots()
-        ch.figure(fig, takeaway="CLAPScore under-rates speech.")
+        ch.figure(
+            fig,
+            caption="Residual by category",
+            alt="An empty set of axes standing in for a chapter's figure.",
+            takeaway="CLAPScore under-rates speech.",
+        )
+        plain = f"Figure 1. {'Simulated: ' * simulated}Residual by category"
+        assert shown[0]["text/plain"] == plain
         ch.table(pd.DataFrame({"srcc": [0.1234]}), caption="Agreement", csv="agreement")
         takeaway, bundle, link = shown[1].data, shown[2], shown[3].data
         tagged = any(t.get_text() == SIMULATED_TAG for t in fig.texts)

@@ -2,7 +2,10 @@
 
 The fixture site has one good page and one page per problem the check must catch (a console error
 and an uncaught exception, broken images and audio, tables wider than the column, a missing and an
-empty title), plus files it must leave out. The tests that open a browser are skipped when
+empty title), plus files it must leave out. A second fixture site has one page per figure rule: a
+figure made by ``humanclap.plots.figure_html`` that passes, and figures with text under 10 px as
+displayed, without alt text, with a path as alt text, without a numbered caption, and without a
+recorded text size. The tests that open a browser are skipped when
 Playwright (the ``browser`` extra) or Chromium is not installed, so ``make test`` needs neither;
 ``make check-book`` installs the extra and runs them.
 """
@@ -270,3 +273,176 @@ def test_main_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert check_book.main([str(bad)]) == 1
     out = capsys.readouterr().out
     assert "FAIL  console.html" in out and "7 pages" not in out
+
+
+# ------------------------------------------------------------------ figures (issue 21)
+
+
+def _figure_html(
+    alt: str | None, caption: str | None, *, src: str = "pixel.png", extra: str = ""
+) -> str:
+    alt_attr = "" if alt is None else f" alt='{alt}'"
+    caption_html = "" if caption is None else f"<figcaption>{caption}</figcaption>"
+    return (
+        f"<div class='cell_output'><figure><img src='{src}'{alt_attr} {extra}>"
+        f"{caption_html}</figure></div>"
+    )
+
+
+def _write_figure_site(root: Path) -> Path:
+    """One page per figure rule: a real figure of the book's style that passes, and one figure
+    for each way to fail (text too small as displayed, no alt, a path as alt, no numbered caption,
+    a notebook output image with no recorded text size)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import humanclap.plots as hp
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pixel.png").write_bytes(_png())
+    hp.setup()
+    fig, ax = plt.subplots(figsize=(hp.FIG_WIDTH, 3), layout="constrained")
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("CLAPScore")
+    ax.set_ylabel("mean rating")
+    good = hp.figure_html(
+        hp.figure_image(fig),
+        label="Figure 2.1",
+        caption="A line.",
+        alt="A line of the mean rating against CLAPScore.",
+        anchor="figure-2-1",
+    )
+    plt.close(fig)
+    pages = {
+        # The book's own figure, 664 CSS px wide in a 600 px column: 12 px text shown at ~10.8 px.
+        "figure_good.html": f"<div class='cell_output'>{good}</div>"
+        + "<p><img src='pixel.png' alt='a small grey square'></p>",
+        # 4 px natural width shown 2 px wide: 12 px text shown at 6 px.
+        "figure_small_text.html": _figure_html(
+            "A grey square standing in for a plot.", "Figure 1.1. Small text.",
+            extra="width='2' data-min-text-px='12'",
+        ),
+        "figure_no_alt.html": _figure_html(
+            None, "Figure 1.2. No alt.", extra="width='40' data-min-text-px='12'"
+        )
+        + _figure_html(" ", "Figure 1.3. Blank alt.", extra="width='40' data-min-text-px='12'"),
+        "figure_path_alt.html": _figure_html(
+            "../../_images/0f3a.png", "Figure 1.4. Path as alt.",
+            extra="width='40' data-min-text-px='12'",
+        ),
+        "figure_no_caption.html": _figure_html(
+            "A grey square standing in for a plot.", "A caption without a number.",
+            extra="width='40' data-min-text-px='12'",
+        )
+        + _figure_html("Another grey square standing in.", None, extra="width='40' data-min-text-px='12'"),
+        "figure_unrecorded.html": _figure_html(
+            "A grey square shown without Chapter.figure.", "Figure 1.5. Size unknown.", extra="width='40'"
+        ),
+    }  # fmt: skip
+    for name, body in pages.items():
+        (root / name).write_text(_page(f"<h1>{name}</h1>{body}", title=name))
+    return root
+
+
+def _image(**overrides) -> dict:
+    image = {
+        "index": 1, "src": "data:image/png;base64,AAAA", "alt": "A line of y against x.",
+        "inOutput": True, "inFigure": True, "caption": "Figure 2.3. A line.", "minTextPx": 24.0,
+        "naturalWidth": 1328, "displayedWidth": 664.0, "rendered": True,
+    }  # fmt: skip
+    return {**image, **overrides}
+
+
+def test_figure_rules_without_a_browser() -> None:
+    problems, notes, measured = check_book.figure_problems([_image()])
+    assert (problems, notes, measured) == ([], [], [("Figure 2.3", 12.0)])
+    problems, _, measured = check_book.figure_problems([_image(displayedWidth=500.0)])
+    assert measured == [("Figure 2.3", pytest.approx(24 * 500 / 1328))]
+    assert problems == [
+        "Figure 2.3: smallest text 9.0px as displayed (under 10px: 24px at its natural 1328px "
+        "width, shown 500px wide)"
+    ]
+    for alt in (None, "", "   "):
+        assert check_book.figure_problems([_image(alt=alt)])[0] == ["Figure 2.3: no alt text"]
+    for alt in ("../../_images/abc.png", "figure.png", "C:\\plots\\a"):
+        (problem,) = check_book.figure_problems([_image(alt=alt)])[0]
+        assert problem.startswith("Figure 2.3: alt text is a file name or path")
+    (problem,) = check_book.figure_problems([_image(caption="A line.")])[0]
+    assert (
+        problem.startswith("image #1 (data:image/png;base64,") and "without a numbered" in problem
+    )
+    assert check_book.figure_problems([_image(caption="Figure A.1 The world.")])[0] == []
+    assert check_book.figure_problems([_image(caption="Fig. 4 Sphinx's numbering.")])[0] == []
+    # Not a figure (a Markdown image with alt text): no caption or size needed.
+    plain = _image(inOutput=False, inFigure=False, caption=None, minTextPx=None)
+    assert check_book.figure_problems([plain]) == ([], [], [])
+    # A notebook output's figure with no recorded size fails; a Markdown figure's is a note.
+    (problem,) = check_book.figure_problems([_image(minTextPx=None)])[0]
+    assert "text size not recorded" in problem
+    problems, notes, _ = check_book.figure_problems([_image(minTextPx=None, inOutput=False)])
+    assert problems == [] and "text size not recorded" in notes[0]
+    problems, notes, measured = check_book.figure_problems([_image(rendered=False)])
+    assert problems == [] and "not rendered" in notes[0] and measured == [("Figure 2.3", None)]
+
+
+@pytest.fixture(scope="module")
+def figure_report(tmp_path_factory: pytest.TempPathFactory):
+    chromium = _needs_browser()
+    site = _write_figure_site(tmp_path_factory.mktemp("figure-site") / "html")
+    return check_book.check_site(site, chromium=chromium, media_timeout_ms=5000)
+
+
+def test_the_books_figure_passes_in_a_narrower_column(figure_report) -> None:
+    page = _page_result(figure_report, "figure_good.html")
+    assert page.problems == [] and page.notes == []
+    ((label, shown),) = page.figures
+    assert label == "Figure 2.1" and 10.0 <= shown < 12.0  # scaled down to the 600 px column
+
+
+def test_figure_with_small_text_fails(figure_report) -> None:
+    (problem,) = _page_result(figure_report, "figure_small_text.html").problems
+    assert problem.startswith("Figure 1.1: smallest text 6.0px as displayed (under 10px")
+
+
+def test_figure_without_alt_text_fails(figure_report) -> None:
+    problems = _page_result(figure_report, "figure_no_alt.html").problems
+    assert problems == ["Figure 1.2: no alt text", "Figure 1.3: no alt text"]
+
+
+def test_figure_with_a_path_as_alt_text_fails(figure_report) -> None:
+    problems = _page_result(figure_report, "figure_path_alt.html").problems
+    assert problems == ["Figure 1.4: alt text is a file name or path ('../../_images/0f3a.png')"]
+
+
+def test_figure_without_a_numbered_caption_fails(figure_report) -> None:
+    first, second = _page_result(figure_report, "figure_no_caption.html").problems
+    assert first == (
+        "image #1 (pixel.png): a figure without a numbered caption "
+        "(caption 'A caption without a number.')"
+    )
+    assert second == "image #2 (pixel.png): a figure without a numbered caption (no <figcaption>)"
+
+
+def test_notebook_figure_without_a_recorded_text_size_fails(figure_report) -> None:
+    (problem,) = _page_result(figure_report, "figure_unrecorded.html").problems
+    assert problem.startswith("Figure 1.5: text size not recorded")
+
+
+def test_main_fails_on_a_figure_and_reports_the_smallest_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _needs_browser()
+    site = _write_figure_site(tmp_path / "figures")
+    for name in list(site.glob("figure_*.html")):
+        if name.name != "figure_good.html":
+            name.unlink()
+    assert check_book.main([str(site)]) == 0
+    assert "1 figures, smallest text 1" in capsys.readouterr().out
+    (site / "figure_small.html").write_text(
+        _page(_figure_html("A grey square standing in for a plot.", "Figure 1.1. Small.",
+                           extra="width='2' data-min-text-px='12'"))
+    )  # fmt: skip
+    assert check_book.main([str(site)]) == 1
+    assert "FAIL  figure_small.html" in capsys.readouterr().out

@@ -70,14 +70,16 @@ def test_heatmap_explains_its_grey_cells() -> None:
             "p": [0.01, np.nan, 0.5, np.nan],
         }
     )
-    fig = hp.cell_heatmap(table, "source", "category", missing_label="fewer than 20 ratings")
+    fig = hp.cell_heatmap(
+        table, "source", "category", cbar_label="residual", missing_label="fewer than 20 ratings"
+    )
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert texts == ["fewer than 20 ratings: 2 of 4 cells"]
     annotations = {t.get_text() for t in fig.axes[0].texts}
     assert {"+0.50*", "-0.20"} <= annotations
     plt.close(fig)
     full = table.fillna({"coef": 0.1, "p": 0.9})
-    fig = hp.cell_heatmap(full, "source", "category")
+    fig = hp.cell_heatmap(full, "source", "category", cbar_label="residual")
     assert fig.axes[0].get_legend() is None  # nothing grey, nothing to explain
     plt.close(fig)
 

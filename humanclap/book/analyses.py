@@ -14,7 +14,7 @@ from humanclap import stats
 from humanclap.models import ClapModel
 from humanclap.models import load as load_model
 from humanclap.score import clapscore
-from humanclap.train import FinetuneResult, cosine_scores, finetune_many
+from humanclap.train import FinetuneResult, cosine_scores, executor_from_environ, finetune_many
 
 __all__ = [
     "choice_table",
@@ -44,6 +44,7 @@ def finetune_runs(
     seeds: Sequence[int],
     *,
     workers: int | str = "auto",
+    executor: Any = None,
     **common: Any,
 ) -> dict[str, list[FinetuneResult]]:
     """Fine-tune ``base`` with every recipe and seed (:func:`humanclap.train.finetune_many`).
@@ -63,6 +64,12 @@ def finetune_runs(
         model on a CPU, one after another on a GPU; see
         :func:`humanclap.train.finetune_many`); the weights are those of the same runs
         trained alone on one thread.
+    executor : submitit executor, str or None
+        Where the runs train (:func:`humanclap.train.finetune_many`). None: as the environment
+        says (:func:`humanclap.train.executor_from_environ`: ``$HUMANCLAP_EXECUTOR`` =
+        ``process``, the default, ``local`` or ``slurm``, with ``$HUMANCLAP_SLURM_<OPTION>``;
+        ``make relate EXECUTOR=slurm SLURM_PARTITION=...`` sets them), so that the chapters
+        choose it without a parameter of their own.
     **common
         Keyword arguments of every run (``lr``, ``num_epochs``, ``out_dir="auto"`` ...).
 
@@ -72,7 +79,12 @@ def finetune_runs(
         ``{name: [result per seed]}``, in the order of ``recipes`` and ``seeds``.
     """
     runs = [{**recipe, "seed": s} for recipe in recipes.values() for s in seeds]
-    results = iter(finetune_many(base, train_pairs, val_pairs, runs, workers=workers, **common))
+    executor = executor_from_environ() if executor is None else executor
+    results = iter(
+        finetune_many(
+            base, train_pairs, val_pairs, runs, workers=workers, executor=executor, **common
+        )
+    )
     return {name: [next(results) for _ in seeds] for name in recipes}
 
 

@@ -25,19 +25,32 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 from matplotlib.figure import Figure
+from myst_nb import glue
 
 from humanclap import models, plots
 from humanclap.book.banner import BANNER_METADATA, banner
+from humanclap.book.figures import figure_label, figure_output
 from humanclap.book.headlines import Headline, headline_output
 from humanclap.book.results import ResultTables, provenance, results_folder
 from humanclap.data import Dataset, resolve_dataset
 from humanclap.runtime import cpu_settings
 
-__all__ = ["Chapter", "chapter_parameters", "describe_model", "open_chapter"]
+__all__ = ["Chapter", "GluedText", "chapter_parameters", "describe_model", "open_chapter"]
 
 #: Names IPython puts in every notebook's namespace.
 _IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
 _SCALARS = (type(None), bool, int, float, str, Path)
+
+
+@dataclass(frozen=True)
+class GluedText:
+    """Text that another page pastes as it is: MyST-NB glues an object's ``text/plain``
+    representation, which for a ``str`` would carry quotes."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _is_literal(value: Any) -> bool:
@@ -100,6 +113,10 @@ class Chapter:
     from_results : bool
         True when every table the chapter needs was there: it reads them instead of computing
         (no audio and no model needed).
+    number : str or None
+        The chapter's number in the book ("2", "A"), the first part of its figures' numbers.
+    figures_shown : int
+        How many figures :meth:`figure` has shown (the last one's number within the chapter).
     """
 
     params: dict[str, Any]
@@ -107,6 +124,8 @@ class Chapter:
     model: models.ClapModel | None
     results: ResultTables = ResultTables(None)
     from_results: bool = False
+    number: str | None = None
+    figures_shown: int = 0
 
     def model_label(self, with_dim: bool = False, table: str | None = None) -> str:
         """The model for the banner; when the chapter reads its results, the model recorded in
@@ -169,7 +188,18 @@ class Chapter:
         item = Headline(key, quantity, estimate, lo, hi, n, self.data.kind, self.simulated)
         shown, metadata = headline_output(item, sentence)
         display(shown, metadata=metadata)
+        self.glue(key, item.text())
         return item
+
+    def glue(self, key: str, text: str) -> None:
+        """Record ``text`` under ``key`` for another page to paste, without showing it here
+        (MyST-NB's ``glue``): the landing page's key findings paste the chapters' numbers
+        (``{glue:text}`chapters/01_human_ratings::ch1_ceiling_test```) instead of copying
+        them. Every headline is glued under its key. On the embedded world the text ends in
+        "(simulated)"."""
+        if self.simulated:
+            text = f"{text} (simulated)"
+        glue(key, GluedText(text), display=False)
 
     def takeaway(self, text: str) -> None:
         """Display a takeaway line, in the same form everywhere: "**Takeaway:** ...", marked
@@ -177,13 +207,23 @@ class Chapter:
         where = " (simulated world)" if self.simulated else ""
         display(Markdown(f"**Takeaway{where}:** {text}"))
 
-    def figure(self, fig: Figure, takeaway: str | None = None) -> None:
-        """Display a figure (tagged on the embedded world, :func:`humanclap.plots.mark_simulated`)
-        and its takeaway line beneath it; the figure is closed afterwards."""
-        if self.simulated:
-            plots.mark_simulated(fig)
-        display(fig)
-        plt.close(fig)
+    def figure(self, fig: Figure, *, caption: str, alt: str, takeaway: str | None = None) -> None:
+        """Display a figure numbered in the chapter ("Figure 2.3"), with its caption ("Simulated:
+        ..." and the figure tagged on the embedded world, :func:`humanclap.plots.mark_simulated`),
+        its alt text (one sentence saying what is plotted: axes, groups; required, checked by
+        :func:`humanclap.plots.check_alt_text`) and its takeaway line beneath it, through
+        :func:`humanclap.book.figures.figure_output`; the figure is closed afterwards."""
+        label = figure_label(self.number, self.figures_shown + 1)
+        try:
+            if self.simulated:
+                plots.mark_simulated(fig)
+            bundle, metadata = figure_output(
+                fig, label=label, caption=self.tagged(caption), alt=alt
+            )
+        finally:
+            plt.close(fig)
+        self.figures_shown += 1
+        display(bundle, raw=True, metadata=metadata)
         if takeaway:
             self.takeaway(takeaway)
 
@@ -245,6 +285,7 @@ def open_chapter(
     display_precision: int | None = 3,
     real_only: bool = False,
     tables: Sequence[str] = (),
+    number: int | str | None = None,
 ) -> Chapter:
     """Set a chapter up from the parameters in its namespace.
 
@@ -270,6 +311,9 @@ def open_chapter(
         The result tables the chapter reads or writes (:mod:`humanclap.book.results`). When the
         ``results_dir`` parameter holds all of them, the chapter runs on RELATE from them: no
         audio, no model.
+    number : int or str, optional
+        The chapter's number in the book (``2``; ``"A"`` for the appendix): its figures are
+        "Figure 2.1", "Figure 2.2", ... (without it "Figure 1", ...).
 
     Returns
     -------
@@ -292,4 +336,5 @@ def open_chapter(
     if load_model and "model" in params and not from_results:
         spec, options = data.model_spec(params["model"])
         model = models.load(spec, device=params.get("device", "cpu"), **options)
-    return Chapter(params, data, model, results, from_results)
+    label = None if number is None else str(number)
+    return Chapter(params, data, model, results, from_results, number=label)

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Patch
 
-from humanclap.plots.style import SOURCE_PALETTE
+from humanclap.plots.style import FIG_WIDTH, SOURCE_PALETTE
 
 #: Colour of a heatmap cell without an estimate.
 _MISSING = "#ececec"
@@ -50,7 +50,7 @@ def forest(
     hues = list(dict.fromkeys(table[hue])) if hue else [None]
     offsets = np.linspace(-0.2, 0.2, len(hues)) if len(hues) > 1 else [0.0]
     colours = sns.color_palette("deep", len(hues))
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(labels) + 1.5))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.42 * len(labels) + 1.5), layout="constrained")
     for h, off, colour in zip(hues, offsets, colours, strict=True):
         sub = table if h is None else table[table[hue] == h]
         y = np.array([y_of[str(v)] for v in sub[label]]) + off
@@ -131,7 +131,7 @@ def scatter_marginals(
         y=y,
         hue=hue,
         palette=palette,
-        height=5.5,
+        height=0.85 * FIG_WIDTH,
         s=14,
         alpha=0.6,
         edgecolor=None,
@@ -174,7 +174,8 @@ def cell_heatmap(
     cbar_label: str = "",
     missing_label: str | None = "not estimated (too few ratings)",
 ) -> plt.Figure:
-    """A diverging heatmap of one value per (row, column) cell, starred where ``p`` < 0.05.
+    """A diverging heatmap of one value per (row, column) cell, starred where ``p`` < 0.05,
+    with a colour bar labelled ``cbar_label``.
 
     Parameters
     ----------
@@ -185,14 +186,23 @@ def cell_heatmap(
     missing_label : str or None
         What a grey cell means, shown (with the count of grey cells) in a legend below the
         figure when there is one; None shows no legend.
+    cbar_label : str
+        What the colours mean, with its unit (required: a colour bar without a label is
+        unreadable).
+
+    Raises
+    ------
+    ValueError
+        When ``cbar_label`` is empty.
     """
+    if not cbar_label.strip():
+        raise ValueError("cell_heatmap: cbar_label is empty; say what the colours mean")
     grid = table.pivot(index=rows, columns=cols, values=value)
     annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}")
     if p is not None:
         stars = table.pivot(index=rows, columns=cols, values=p)
         annot = annot + stars.map(lambda v: "*" if pd.notna(v) and v < 0.05 else "")
-    width = max(6.0, 1.1 * grid.shape[1] + 2.5)
-    fig, ax = plt.subplots(figsize=(width, 0.5 * grid.shape[0] + 2.0))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.5 * grid.shape[0] + 2.0), layout="constrained")
     lim = np.nanmax(np.abs(grid.to_numpy() - center)) if np.isfinite(grid.to_numpy()).any() else 1
     sns.heatmap(
         grid,
@@ -211,6 +221,7 @@ def cell_heatmap(
     ax.set_xlabel("")
     ax.set_ylabel("")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    plt.setp(ax.get_yticklabels(), rotation=0)
     n_missing = int(grid.isna().to_numpy().sum())
     if missing_label and n_missing:  # between the title and the cells
         patch = Patch(facecolor=_MISSING, edgecolor="#999999", label=(
@@ -221,7 +232,6 @@ def cell_heatmap(
             handlelength=1.4, handleheight=1.1, borderaxespad=0.2,
         )  # fmt: skip
     ax.set_title(title, pad=28 if missing_label and n_missing else 6)
-    fig.subplots_adjust(top=0.78)  # room above the title for a simulated figure's corner tag
     return fig
 
 
@@ -246,7 +256,7 @@ def effects(
     series = list(dict.fromkeys(table[col]))
     height = 0.8 / len(series)
     colours = sns.color_palette("deep", len(series))
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(conditions) + 1.5))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.55 * len(conditions) + 1.5), layout="constrained")
     for j, (name, colour) in enumerate(zip(series, colours, strict=True)):
         sub = table[table[col] == name].set_index(condition).reindex(conditions)
         y = np.arange(len(conditions)) - 0.4 + height * (j + 0.5)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from humanclap.plots.style import SOURCE_PALETTE
+from humanclap.plots.style import FIG_WIDTH, SOURCE_PALETTE
 
 
 def score_distribution_heatmap(
@@ -38,7 +38,7 @@ def score_distribution_heatmap(
         order = ratings.groupby(by)[score].mean().sort_values().index
     share = share.reindex(order)
     counts = ratings[by].value_counts().reindex(order)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(share) + 1.4))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.45 * len(share) + 1.6), layout="constrained")
     sns.heatmap(
         share * 100, ax=ax, cmap="mako_r", annot=True, fmt=".0f", cbar_kws={"label": "% of ratings"}
     )
@@ -59,7 +59,7 @@ def pair_mean_distributions(
     """Distribution of the per-pair mean score within each group (violins with quartiles)."""
     if order is None:
         order = pairs.groupby(by)[value].median().sort_values().index
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(order) + 1.5))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.5 * len(order) + 1.5), layout="constrained")
     palette = SOURCE_PALETTE if by == "source" else None
     sns.violinplot(
         data=pairs,
@@ -88,7 +88,7 @@ def screening_bars(
     """Stacked horizontal bars: rows kept and rows removed for each reason, per group."""
     cols = [kept, *removed]
     data = summary.set_index(group)[cols]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.45 * len(data) + 1.5), layout="constrained")
     left = np.zeros(len(data))
     colours = ["#4c9f70", "#e0a458", "#c8553d", "#8d6a9f"]
     for col, colour in zip(cols, colours, strict=False):
@@ -126,10 +126,12 @@ def listener_bias(
         with the same count do not hide one another; a log axis only when the counts span more
         than a factor of 20, with plain-number tick labels).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
+    fig, axes = plt.subplots(
+        1, 2, figsize=(FIG_WIDTH, 3.4), gridspec_kw={"width_ratios": [1.2, 1]}, layout="constrained"
+    )
     sns.histplot(bias[value], ax=axes[0], bins=40, color="#5a8fc0")
     axes[0].axvline(0, color="k", lw=1)
-    axes[0].set_xlabel("listener's mean deviation from the others (score points)")
+    axes[0].set_xlabel("mean deviation from the others\n(score points)")
     axes[0].set_ylabel("listeners")
     counts = bias[n].to_numpy(dtype=float)
     log = _count_axis(axes[1], counts)
@@ -137,9 +139,8 @@ def listener_bias(
     axes[1].scatter(x, bias[value], s=12, alpha=0.5, color="#5a8fc0", edgecolors="none")
     axes[1].axhline(0, color="k", lw=1)
     axes[1].set_xlabel("ratings given by the listener")
-    axes[1].set_ylabel("mean deviation (score points)")
+    axes[1].set_ylabel("mean deviation\n(score points)")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -160,11 +161,16 @@ def _jitter(counts: np.ndarray, width: float) -> np.ndarray:
     return np.random.default_rng(0).uniform(-width, width, size=len(counts))
 
 
+#: Inches of axes a decade needs for ticks at 1, 2 and 5 whose labels never collide.
+_DECADE_IN = 1.2
+
+
 def _count_axis(ax: plt.Axes, counts: np.ndarray) -> bool:
     """Set up an axis of counts: ticks that never collide, labelled as plain numbers.
 
-    A log axis (ticks at 1, 2, 5, 10, 20, 50, ...) when the positive counts span more than a
-    factor of 20, else a linear one with at most 8 integer ticks; no minor tick labels.
+    A log axis when the positive counts span more than a factor of 20 (ticks at 1, 2, 5, 10,
+    20, 50, ... when each decade has at least :data:`_DECADE_IN` inches of the axes, else at
+    1, 10, 100, ...), else a linear one with at most 8 integer ticks; no minor tick labels.
 
     Parameters
     ----------
@@ -181,7 +187,10 @@ def _count_axis(ax: plt.Axes, counts: np.ndarray) -> bool:
     plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
     if len(positive) and positive.max() / positive.min() > 20:
         ax.set_xscale("log")
-        ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        decades = np.log10(positive.max() / positive.min())
+        width = ax.get_position().width * ax.figure.get_figwidth()
+        subs = (1.0, 2.0, 5.0) if width / decades >= _DECADE_IN else (1.0,)
+        ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=subs))
         ax.xaxis.set_major_formatter(plain)
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
         return True

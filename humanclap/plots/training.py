@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from humanclap.plots.style import FIG_WIDTH
+
 
 def learning_curves(
     history: pd.DataFrame,
@@ -25,7 +27,9 @@ def learning_curves(
     """
     ncols = min(2, len(metrics))
     nrows = -(-(len(metrics) + 1) // ncols)  # one more cell for the legend
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.5, 2.7 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(FIG_WIDTH, 2.7 * nrows), squeeze=False, layout="constrained"
+    )
     cells = list(axes.flat)
     for ax, metric in zip(cells, metrics, strict=False):
         sns.lineplot(data=history, x="epoch", y=metric, hue=hue, marker="o", ax=ax)
@@ -42,7 +46,6 @@ def learning_curves(
         ax.axis("off")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -67,7 +70,7 @@ def recipe_points(
         :func:`humanclap.stats.seed_comparison`); its order is the figure's order.
     """
     order = list(summary[recipe])
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(order) + 1.5))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.45 * len(order) + 1.5), layout="constrained")
     y_of = {name: i for i, name in enumerate(order)}
     ax.errorbar(
         summary["mean"],
@@ -93,5 +96,9 @@ def recipe_points(
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=True)
+    handles, labels = ax.get_legend_handles_labels()  # below the axes: the figure keeps its width
+    fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(labels),
+        frameon=False,
+    )  # fmt: skip
     return fig

@@ -91,7 +91,14 @@ from humanclap.train.clips import ClipStore
 from humanclap.train.evaluate import batch_mask, embed_pairs, evaluate_embedded
 from humanclap.train.loop import make_batches, train_epoch
 from humanclap.train.pairs import PairData, prepare_pairs
-from humanclap.train.recipe import EpochSettings, Recipe, out_path, run_args, schedule
+from humanclap.train.recipe import (
+    EpochSettings,
+    Recipe,
+    out_path,
+    resolve_recipe,
+    run_identity,
+    schedule,
+)
 from humanclap.train.run import FinetuneResult, FinetuneRun
 from humanclap.train.start import START_EMBEDDINGS
 from humanclap.train.state import (
@@ -100,17 +107,18 @@ from humanclap.train.state import (
     set_rng_states,
     write_history,
 )
-from humanclap.utils import stable_hash
 
-__all__ = ["FinetuneResult", "Recipe", "finetune"]
+__all__ = ["FinetuneResult", "Recipe", "finetune", "prepare_run_pairs"]
 
 log = logging.getLogger("humanclap.train")
 
 
 # ----------------------------------------------------------------------------- arguments
-def _prepare(
+def prepare_run_pairs(
     train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, audio_dir: Any
 ) -> tuple[PairData, PairData]:
+    """A run's training and validation pairs, checked (a validation split whose targets are all
+    equal has no SRCC, and is refused)."""
     train = prepare_pairs(train_pairs, "train_pairs", audio_dir, min_rows=2)
     val = prepare_pairs(val_pairs, "val_pairs", audio_dir, min_rows=3)
     if np.all(val.targets == val.targets[0]):
@@ -274,18 +282,10 @@ def finetune(
     started = time.perf_counter()
     if not isinstance(model, ClapModel):
         raise TypeError(f"model: expected a humanclap.models.ClapModel, got {type(model).__name__}")
-    if recipe is not None and not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe: expected a humanclap.train.Recipe, got {type(recipe).__name__}")
-    recipe = (recipe or Recipe()).replace(**recipe_fields) if recipe_fields else recipe or Recipe()
+    recipe = resolve_recipe(recipe, recipe_fields)
     device = torch.device(device) if device is not None else model.device
-    settings = EpochSettings.resolve(recipe, device, progress)
-    train, val = _prepare(train_pairs, val_pairs, audio_dir)
-    args = run_args(
-        model, train, val, settings, lr=float(recipe.lr), trainable=str(recipe.trainable),
-        seed=int(recipe.seed), weight_decay=float(recipe.weight_decay),
-        warmup_epochs=float(recipe.warmup_epochs), precision=recipe.precision,
-    )  # fmt: skip
-    args_hash = stable_hash(args, length=32)
+    train, val = prepare_run_pairs(train_pairs, val_pairs, audio_dir)
+    settings, args, args_hash = run_identity(model, train, val, recipe, device, progress)
     run_dir = out_path(out_dir, args_hash)
     state = read_state(run_dir, args, args_hash) if run_dir is not None and resume else None
     run = FinetuneRun.start(

@@ -17,6 +17,12 @@ cache of front-end features (:mod:`humanclap.train.features`). They start with t
 of :func:`humanclap.runtime.pinned_environ` (AVX2 kernels, one thread), so that a run gives
 the same weights on every x86-64 CPU with AVX2 and for any number of cores
 (``HUMANCLAP_PIN_CPU=0``: this machine's kernels, and the cores shared out among the workers).
+
+Beyond one machine, ``executor=`` hands the runs to a submitit executor instead: SLURM jobs or
+local processes, one job per run (:mod:`humanclap.train.jobs`; built by name with
+:func:`humanclap.train.executor.make_executor`). Only unfinished runs are submitted, each job
+resumes from its run folder after a preemption or a kill, and the results are read back from
+the run folders, equal to the same runs trained here.
 """
 
 from __future__ import annotations
@@ -34,7 +40,10 @@ import torch
 
 from humanclap.models import ClapModel
 from humanclap.runtime import pinned_environ, tune_cpu_allocator
+from humanclap.train.executor import make_executor
 from humanclap.train.finetune import finetune
+from humanclap.train.jobs import executor_kind, finetune_jobs
+from humanclap.train.plan import describe_run, split_run_pairs
 from humanclap.train.run import FinetuneResult
 
 __all__ = ["finetune_many", "resolve_workers", "worker_pool"]
@@ -107,23 +116,9 @@ def _start_worker(
     _WORKER.update(model=model, train_pairs=train_pairs, val_pairs=val_pairs)
 
 
-def _run_pairs(
-    kwargs: Mapping[str, Any], train_pairs: pd.DataFrame, val_pairs: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """A run's own ``train_pairs`` / ``val_pairs`` where it names them, else the shared ones,
-    and its other keyword arguments."""
-    rest = dict(kwargs)
-    return rest.pop("train_pairs", train_pairs), rest.pop("val_pairs", val_pairs), rest
-
-
 def _worker_run(kwargs: Mapping[str, Any]) -> FinetuneResult:
-    train, val, rest = _run_pairs(kwargs, _WORKER["train_pairs"], _WORKER["val_pairs"])
+    train, val, rest = split_run_pairs(kwargs, _WORKER["train_pairs"], _WORKER["val_pairs"])
     return finetune(_WORKER["model"], train, val, **rest)
-
-
-def _describe(kwargs: Mapping[str, Any]) -> str:
-    keys = ("loss", "lambdas", "seed", "target", "mask_false_negatives", "lr")
-    return ", ".join(f"{k}={kwargs[k]!r}" for k in keys if k in kwargs)
 
 
 def _collect(futures: Sequence[Future], runs: Sequence[Mapping[str, Any]]) -> list:
@@ -139,7 +134,7 @@ def _collect(futures: Sequence[Future], runs: Sequence[Mapping[str, Any]]) -> li
     if failures:
         first = failures[0][1]
         for i, exc in failures:
-            first.add_note(f"run {i} ({_describe(runs[i])}) failed: {type(exc).__name__}: {exc}")
+            first.add_note(f"run {i} ({describe_run(runs[i])}) failed: {type(exc).__name__}: {exc}")
         raise first
     return results
 
@@ -151,9 +146,11 @@ def finetune_many(
     runs: Sequence[Mapping[str, Any]],
     *,
     workers: int | str = "auto",
+    executor: Any = None,
     **common: Any,
 ) -> list[FinetuneResult]:
-    """:func:`humanclap.train.finetune` once per item of ``runs``, in parallel processes on a CPU.
+    """:func:`humanclap.train.finetune` once per item of ``runs``, in parallel processes on a CPU,
+    or as jobs of a submitit executor (SLURM, local processes).
 
     Parameters
     ----------
@@ -169,10 +166,20 @@ def finetune_many(
     workers : int or "auto"
         Processes that train at once (see :func:`resolve_workers`: "auto" is one per CPU core,
         up to 8, for a model of at most 20 M parameters on a CPU, else 1); 1 trains every run
-        here, one after another, with this process's threads.
+        here, one after another, with this process's threads. With a local executor: its jobs
+        running at once. A cluster's executor schedules its jobs itself (``"auto"`` only).
+    executor : submitit executor, str or None
+        None or ``"process"``: the process pool above. A submitit executor
+        (``submitit.AutoExecutor``, ``LocalExecutor``, ``SlurmExecutor``), or ``"local"`` /
+        ``"slurm"`` (:func:`humanclap.train.executor.make_executor` with its defaults): one job
+        per unfinished run, each :func:`~humanclap.train.finetune` in its run folder, requeued
+        and resumed after a preemption (:mod:`humanclap.train.jobs`); finished runs are read back
+        without a job. Runs should have an ``out_dir`` (``"auto"``) to resume; the jobs must see
+        it and the executor's folder (a shared file system on a cluster).
     **common
         Keyword arguments of every run (``lr``, ``num_epochs``, ``out_dir="auto"``, ``device``
-        ...). ``callback`` needs ``workers=1`` (it would run in another process).
+        ...). ``callback`` needs ``workers=1`` and no executor (it would run in another
+        process).
 
     Returns
     -------
@@ -182,20 +189,25 @@ def finetune_many(
     Raises
     ------
     ValueError
-        Bad ``workers``, or a ``callback`` with parallel workers.
+        Bad ``workers`` or ``executor``, or a ``callback`` with parallel workers or an executor.
     Exception
         The first run that failed, raised after the others have ended, with a note per failed
-        run.
+        run (through an executor: submitit's ``FailedJobError`` with the job's traceback).
     """
     runs = [{**common, **dict(run)} for run in runs]
     devices = {torch.device(kwargs.get("device") or model.device) for kwargs in runs}
     device = next((d for d in devices if d.type != "cpu"), torch.device("cpu"))
     num_parameters = sum(p.numel() for p in model.parameters())
+    if isinstance(executor, str):
+        executor = make_executor(executor)
+    if executor is not None:
+        workers_at_once = (workers, device, num_parameters)
+        return _through_executor(executor, model, train_pairs, val_pairs, runs, workers_at_once)
     num_workers = resolve_workers(workers, device, len(runs), num_parameters)
     if num_workers == 1:
         results = []
         for kwargs in runs:
-            train, val, rest = _run_pairs(kwargs, train_pairs, val_pairs)
+            train, val, rest = split_run_pairs(kwargs, train_pairs, val_pairs)
             results.append(finetune(model, train, val, **rest))
         return results
     if any(kwargs.get("callback") is not None for kwargs in runs):
@@ -204,6 +216,35 @@ def finetune_many(
     with worker_pool(num_workers, (model, train_pairs, val_pairs)) as pool:
         futures = [pool.submit(_worker_run, kwargs) for kwargs in runs]
         return _collect(futures, runs)
+
+
+def _through_executor(
+    executor: Any,
+    model: ClapModel,
+    train_pairs: pd.DataFrame,
+    val_pairs: pd.DataFrame,
+    runs: list[dict[str, Any]],
+    workers_at_once: tuple[int | str, torch.device, int],
+) -> list[FinetuneResult]:
+    """The runs as submitit jobs (:func:`humanclap.train.jobs.finetune_jobs`): on this machine
+    at most as many at once as :func:`resolve_workers` gives for ``workers_at_once`` (workers,
+    device, parameter count), threads shared out as the pool does when the CPU is not pinned; a
+    cluster schedules them itself."""
+    if any(kwargs.get("callback") is not None for kwargs in runs):
+        raise ValueError("callback: runs in the caller's process only; use no executor, workers=1")
+    kind = executor_kind(executor)
+    workers, device, num_parameters = workers_at_once
+    if kind == "local":
+        local_workers = resolve_workers(workers, device, len(runs), num_parameters)
+        threads = max(1, available_cpus() // local_workers)
+        return finetune_jobs(executor, model, train_pairs, val_pairs, runs,
+                             max_running=local_workers, threads=threads)  # fmt: skip
+    if workers != "auto":
+        raise ValueError(
+            f"workers={workers!r}: the {kind!r} executor schedules its jobs itself (SLURM: "
+            "slurm_array_parallelism); leave workers='auto'"
+        )
+    return finetune_jobs(executor, model, train_pairs, val_pairs, runs)
 
 
 @contextlib.contextmanager

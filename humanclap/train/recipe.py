@@ -22,9 +22,17 @@ from humanclap.runtime import check_precision, resolve_precision
 from humanclap.train.loop import make_batches, warmup_cosine
 from humanclap.train.pairs import PairData
 from humanclap.train.state import STATE_VERSION
-from humanclap.utils import cache_dir, want_progress
+from humanclap.utils import cache_dir, stable_hash, want_progress
 
-__all__ = ["EpochSettings", "Recipe", "out_path", "run_args", "schedule"]
+__all__ = [
+    "EpochSettings",
+    "Recipe",
+    "out_path",
+    "resolve_recipe",
+    "run_args",
+    "run_identity",
+    "schedule",
+]
 
 
 def _is_int(x: Any) -> bool:
@@ -213,6 +221,41 @@ def run_args(
     if recipe.term_kwargs:
         identity["term_kwargs"] = recipe.term_kwargs
     return identity
+
+
+def resolve_recipe(recipe: Recipe | None, fields: Mapping[str, Any]) -> Recipe:
+    """``recipe`` (default :class:`Recipe`) with ``fields`` replaced, as
+    :func:`humanclap.train.finetune` takes them.
+
+    Raises
+    ------
+    TypeError
+        ``recipe`` is not a Recipe, or a field name is unknown (naming the closest).
+    """
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe: expected a humanclap.train.Recipe, got {type(recipe).__name__}")
+    recipe = recipe or Recipe()
+    return recipe.replace(**fields) if fields else recipe
+
+
+def run_identity(
+    model: ClapModel,
+    train: PairData,
+    val: PairData,
+    recipe: Recipe,
+    device: torch.device,
+    progress: bool | None = None,
+) -> tuple[EpochSettings, dict[str, Any], str]:
+    """A run's epoch settings, identity (:func:`run_args`) and its hash, the name of its folder:
+    one computation for :func:`humanclap.train.finetune` and for planning a run before it
+    trains (:func:`humanclap.train.plan.plan_run`)."""
+    settings = EpochSettings.resolve(recipe, device, progress)
+    args = run_args(
+        model, train, val, settings, lr=float(recipe.lr), trainable=str(recipe.trainable),
+        seed=int(recipe.seed), weight_decay=float(recipe.weight_decay),
+        warmup_epochs=float(recipe.warmup_epochs), precision=recipe.precision,
+    )  # fmt: skip
+    return settings, args, stable_hash(args, length=32)
 
 
 def out_path(out_dir: str | os.PathLike | None, args_hash: str) -> Path | None:

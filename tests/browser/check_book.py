@@ -38,6 +38,16 @@ A page FAILS on (the exact rules):
   horizontal scroll, so a scroll wrapper is not an excuse. Tables nested in another table are
   measured through the outer one; tables not rendered at all (``display: none``) are a note.
 * title: no ``<title>`` element, or one that is empty after stripping whitespace.
+* figure: for every ``<img>`` in the content column, an ``alt`` that is missing, blank, or a file
+  name or path (no space and a ``/`` or ``\\``, or ending in an image extension: MyST-NB's
+  default alt is the image's path). An image in a notebook's output (``.cell_output``), in a
+  ``<figure>`` or with ``data-min-text-px`` is a *figure*, and also fails when it has no numbered
+  caption (a ``<figcaption>`` starting "Figure 2.3." / "Fig. 4"), and when its smallest text as
+  displayed is under :data:`MIN_TEXT_PX` (10 px): ``data-min-text-px`` (written by
+  ``humanclap.plots.figure_html``: the smallest font size drawn, in the image's pixels at its
+  natural size) times the displayed width over ``naturalWidth``. A figure in a notebook output
+  without ``data-min-text-px`` fails (it was not shown through ``Chapter.figure``); one written
+  in Markdown without it is a note (not measured), as is a figure that is not rendered.
 
 A page that is only a redirect stub (``<meta http-equiv="refresh">``, like Jupyter Book's root
 ``index.html``) is not opened: it passes when the page it points to exists, and fails otherwise.
@@ -53,6 +63,7 @@ import functools
 import html.parser
 import http.server
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -81,6 +92,12 @@ CHROMIUM_FLAGS = [
 SKIPPED_NAMES = {"search.html", "genindex.html", "py-modindex.html"}
 MEDIA_TIMEOUT_MS = 10_000
 PAGE_TIMEOUT_MS = 30_000
+#: The smallest text a figure may show, in CSS px as displayed.
+MIN_TEXT_PX = 10.0
+#: A numbered caption: "Figure 2.3. ...", "Figure A.1 ...", Sphinx's "Fig. 4 ...".
+NUMBERED_CAPTION = re.compile(r"^(Figure|Fig\.)\s+[A-Z0-9]+(\.[0-9]+)*[.:]?(\s|$)")
+#: Alt text that is a file name or a path, not a description.
+PATH_LIKE_ALT = re.compile(r"^\S*[/\\]\S*$|\.(png|jpe?g|gif|svg|webp|pdf)$", re.IGNORECASE)
 
 
 @dataclass
@@ -89,6 +106,8 @@ class PageResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: Each figure's label and smallest displayed text (px; None when not measured).
+    figures: list[tuple[str, float | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -269,16 +288,79 @@ async ({mediaTimeoutMs}) => {
     tables.push(item);
   });
 
+  // Images of the content column, as figures: alt text, caption, displayed and natural width.
+  const figures = [...column.querySelectorAll('img')].map((img, index) => {
+    const figure = img.closest('figure');
+    const caption = figure ? figure.querySelector('figcaption') : null;
+    const size = img.getAttribute('data-min-text-px');
+    return {index: index + 1, src: img.getAttribute('src'), alt: img.getAttribute('alt'),
+            inOutput: img.closest('.cell_output') !== null, inFigure: figure !== null,
+            caption: caption ? clean(caption.innerText) : null,
+            minTextPx: size === null ? null : parseFloat(size),
+            naturalWidth: img.naturalWidth, displayedWidth: img.getBoundingClientRect().width,
+            rendered: img.getClientRects().length > 0};
+  });
+
   // The document's title element, as document.title finds it (not an SVG <title>).
   const titleElement = [...document.getElementsByTagName('title')]
     .find((t) => t.namespaceURI === 'http://www.w3.org/1999/xhtml');
   return {
     title: titleElement ? titleElement.textContent : null,
-    images, medias, tables, columnWidth,
+    images, medias, tables, figures, columnWidth,
     columnElement: describe(column),
   };
 }
 """
+
+
+def figure_problems(
+    figures: Sequence[dict],
+) -> tuple[list[str], list[str], list[tuple[str, float | None]]]:
+    """The figure rules (module docstring) for the content column's images, as the page script
+    reports them: ``(problems, notes, measured)``, ``measured`` holding each figure's label and
+    its smallest displayed text in px (None when not measured)."""
+    problems: list[str] = []
+    notes: list[str] = []
+    measured: list[tuple[str, float | None]] = []
+    for image in figures:
+        caption = image["caption"] or ""
+        numbered = NUMBERED_CAPTION.match(caption)
+        label = numbered.group(0).strip().rstrip(".:") if numbered else (
+            f"image #{image['index']} ({_short(image['src'], 60)})"
+        )  # fmt: skip
+        alt = (image["alt"] or "").strip()
+        if not alt:
+            problems.append(f"{label}: no alt text")
+        elif PATH_LIKE_ALT.search(alt) or alt == (image["src"] or "").strip():
+            problems.append(f"{label}: alt text is a file name or path ({alt[:80]!r})")
+        is_figure = image["inOutput"] or image["inFigure"] or image["minTextPx"] is not None
+        if not is_figure:
+            continue
+        if not numbered:
+            problems.append(
+                f"{label}: a figure without a numbered caption "
+                f"({'caption ' + repr(caption[:60]) if caption else 'no <figcaption>'})"
+            )
+        size = image["minTextPx"]
+        if size is None:
+            (problems if image["inOutput"] else notes).append(
+                f"{label}: text size not recorded (no data-min-text-px; a notebook's figure is "
+                "shown through Chapter.figure)"
+            )
+            measured.append((label, None))
+        elif not image["rendered"] or not image["naturalWidth"] or not image["displayedWidth"]:
+            notes.append(f"{label} is not rendered (hidden or not decoded), text not measured")
+            measured.append((label, None))
+        else:
+            shown = size * image["displayedWidth"] / image["naturalWidth"]
+            measured.append((label, shown))
+            if shown < MIN_TEXT_PX:
+                problems.append(
+                    f"{label}: smallest text {shown:.1f}px as displayed (under {MIN_TEXT_PX:g}px: "
+                    f"{size:g}px at its natural {image['naturalWidth']}px width, shown "
+                    f"{image['displayedWidth']:.0f}px wide)"
+                )
+    return problems, notes, measured
 
 
 def _forget_visit(context, page) -> None:
@@ -406,6 +488,11 @@ def _check_page(
                 f"({table['limiter']}): {table['width'] - table['room']:.0f}px {how}"
             )
 
+    problems, notes, measured = figure_problems(data["figures"])
+    result.problems.extend(problems)
+    result.notes.extend(notes)
+    result.figures.extend(measured)
+
     result.counts = {
         "images": len(data["images"]),
         "media": len(data["medias"]),
@@ -489,9 +576,13 @@ def print_report(report: Report, out=None) -> None:
     }
     columns = sorted({p.counts["column_px"] for p in report.pages if "column_px" in p.counts})
     n_problems = sum(len(p.problems) for p in report.pages)
+    figures = [size for p in report.pages for _, size in p.figures]
+    sizes = [size for size in figures if size is not None]
+    smallest = f", smallest text {min(sizes):.1f} px as displayed" if sizes else ""
     print(
         f"check_book: {len(report.pages)} pages checked in Chromium {report.browser_version} "
-        f"({totals['images']} images, {totals['media']} audio/video, {totals['tables']} tables; "
+        f"({totals['images']} images, {len(figures)} figures{smallest}, "
+        f"{totals['media']} audio/video, {totals['tables']} tables; "
         f"content column {'/'.join(map(str, columns)) or '?'} px); "
         f"skipped {len(report.skipped)} non-content HTML files; "
         f"{n_problems} problems on {len(report.failed)} pages; {report.seconds:.1f} s",
@@ -533,6 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"check_book: no HTML pages in {site}", file=sys.stderr)
         return 2
     report = check_site(site, chromium=chromium, viewport=(width, height))
+    # Citations and glossary terms that did not resolve (tests/browser/citations.py, beside this
+    # script; it reads the HTML itself): added to each page's problems.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from citations import add_unresolved
+
+    add_unresolved(report.pages, site)
     print_report(report)
     return 1 if report.failed else 0
 
