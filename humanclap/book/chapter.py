@@ -194,7 +194,8 @@ class Chapter:
     def glue(self, key: str, text: str) -> None:
         """Record ``text`` under ``key`` for another page to paste, without showing it here
         (MyST-NB's ``glue``): the landing page's key findings paste the chapters' numbers
-        (``{glue:text}`chapters/01_human_ratings::ch1_ceiling_test```) instead of copying
+        (``{glue:text}`chapters/01_human_ratings.ipynb::ch1_ceiling_test:s```: the role needs the
+        format, ``:s``) instead of copying
         them. Every headline is glued under its key. On the embedded world the text ends in
         "(simulated)"."""
         if self.simulated:

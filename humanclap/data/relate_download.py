@@ -46,6 +46,7 @@ from humanclap.utils import (
     download,
     is_offline,
     progress_bar,
+    read_json_object,
     sha256_file,
 )
 from humanclap.utils.download import check_host_resolves
@@ -116,16 +117,7 @@ def lock_path() -> Path:
 
 
 def _read_lock() -> dict[str, Any]:
-    path = lock_path()
-    if not path.is_file():
-        return {}
-    try:
-        lock = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not readable JSON ({err}); delete it to record anew") from err
-    if not isinstance(lock, dict):
-        raise ValueError(f"{path}: expected a JSON object url -> digests; delete it")
-    return lock
+    return read_json_object(lock_path(), "RELATE audio lock file", "delete it to record anew")
 
 
 def _record(url: str, sha256: str, size: int) -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from humanclap.utils import atomic_write_text, cache_dir, sha256_file
+from humanclap.utils import atomic_write_text, cache_dir, read_json_object, sha256_file
 
 __all__ = [
     "ENV_HUB_PINS",
@@ -278,18 +278,8 @@ def read_lock() -> dict[str, Any]:
     ValueError
         The lock file exists but is not readable JSON (names it).
     """
-    path = lock_path()
-    lock: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            lock = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ValueError(
-                f"{path}: humanclap's Hub lock file is not readable JSON ({err}); delete it to "
-                "pin the repositories anew"
-            ) from err
-        if not isinstance(lock, dict):
-            raise ValueError(f"{path}: humanclap's Hub lock file is not a JSON object")
+    what, fix = "humanclap's Hub lock file", "delete it to pin the repositories anew"
+    lock = read_json_object(lock_path(), what, fix)
     for key in ("revisions", "files", "verified"):
         lock.setdefault(key, {})
     return lock

@@ -50,7 +50,14 @@ import torch
 from humanclap.models import ClapModel
 from humanclap.runtime import cpu_pin_env, cpu_settings, pinned_environ, tune_cpu_allocator
 from humanclap.train.finetune import finetune
-from humanclap.train.plan import RunPlan, describe_run, plan_run, run_finished, split_run_pairs
+from humanclap.train.plan import (
+    RunPlan,
+    describe_run,
+    gather_results,
+    plan_run,
+    run_finished,
+    split_run_pairs,
+)
 from humanclap.train.run import FinetuneResult
 from humanclap.utils import atomic_write_bytes, sha256_bytes
 
@@ -268,22 +275,13 @@ def submit_runs(
 
 
 def _outcomes(jobs: Sequence[Any], plans: Sequence[RunPlan]) -> list[Any]:
-    """Every job's result; the first failure is raised once all jobs have ended, with a note
-    naming each failed run and its job."""
-    outcomes, failures = [], []
-    for i, job in enumerate(jobs):
-        try:
-            outcomes.append(None if job is None else job.result())
-        except Exception as exc:  # noqa: BLE001 -- re-raised below, after the other jobs
-            failures.append((i, exc))
-            outcomes.append(None)
-    if failures:
-        first = failures[0][1]
-        for i, exc in failures:
-            first.add_note(f"run {i} ({describe_run(plans[i].kwargs)}), job {jobs[i].job_id} "
-                           f"failed: {type(exc).__name__}: {str(exc)[-2000:]}")  # fmt: skip
-        raise first
-    return outcomes
+    """Every job's result (:func:`humanclap.train.plan.gather_results`), each failure named by
+    its run and its job."""
+    names = [
+        f"run {i} ({describe_run(plan.kwargs)})" + ("" if job is None else f", job {job.job_id}")
+        for i, (job, plan) in enumerate(zip(jobs, plans, strict=True))
+    ]
+    return gather_results(jobs, names)
 
 
 def finetune_jobs(

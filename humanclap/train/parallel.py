@@ -32,7 +32,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -43,7 +43,7 @@ from humanclap.runtime import pinned_environ, tune_cpu_allocator
 from humanclap.train.executor import make_executor
 from humanclap.train.finetune import finetune
 from humanclap.train.jobs import executor_kind, finetune_jobs
-from humanclap.train.plan import describe_run, split_run_pairs
+from humanclap.train.plan import describe_run, gather_results, split_run_pairs
 from humanclap.train.run import FinetuneResult
 
 __all__ = ["finetune_many", "resolve_workers", "worker_pool"]
@@ -119,24 +119,6 @@ def _start_worker(
 def _worker_run(kwargs: Mapping[str, Any]) -> FinetuneResult:
     train, val, rest = split_run_pairs(kwargs, _WORKER["train_pairs"], _WORKER["val_pairs"])
     return finetune(_WORKER["model"], train, val, **rest)
-
-
-def _collect(futures: Sequence[Future], runs: Sequence[Mapping[str, Any]]) -> list:
-    """Every run's result; the first failure is raised once all runs have ended, with a note
-    naming each failed run (finished runs with an ``out_dir`` are saved either way)."""
-    results, failures = [], []
-    for i, future in enumerate(futures):
-        try:
-            results.append(future.result())
-        except Exception as exc:  # noqa: BLE001 -- re-raised below, after the other runs
-            failures.append((i, exc))
-            results.append(None)
-    if failures:
-        first = failures[0][1]
-        for i, exc in failures:
-            first.add_note(f"run {i} ({describe_run(runs[i])}) failed: {type(exc).__name__}: {exc}")
-        raise first
-    return results
 
 
 def finetune_many(
@@ -215,7 +197,7 @@ def finetune_many(
     log.info("training %d runs in %d processes", len(runs), num_workers)
     with worker_pool(num_workers, (model, train_pairs, val_pairs)) as pool:
         futures = [pool.submit(_worker_run, kwargs) for kwargs in runs]
-        return _collect(futures, runs)
+        return gather_results(futures, [f"run {i} ({describe_run(r)})" for i, r in enumerate(runs)])
 
 
 def _through_executor(

@@ -11,7 +11,7 @@ folder.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,14 @@ from humanclap.train.finetune import finetune, prepare_run_pairs
 from humanclap.train.recipe import out_path, resolve_recipe, run_identity
 from humanclap.train.state import read_state
 
-__all__ = ["RunPlan", "describe_run", "plan_run", "run_finished", "split_run_pairs"]
+__all__ = [
+    "RunPlan",
+    "describe_run",
+    "gather_results",
+    "plan_run",
+    "run_finished",
+    "split_run_pairs",
+]
 
 #: :func:`finetune`'s own arguments; a run's other keywords are fields of its Recipe.
 _CALL_ARGS = frozenset(inspect.signature(finetune).parameters) - {
@@ -45,6 +52,32 @@ def describe_run(kwargs: Mapping[str, Any]) -> str:
     """The keywords that tell a study's runs apart, for messages."""
     keys = ("loss", "lambdas", "seed", "target", "mask_false_negatives", "lr")
     return ", ".join(f"{k}={kwargs[k]!r}" for k in keys if k in kwargs)
+
+
+def gather_results(handles: Sequence[Any], names: Sequence[str]) -> list[Any]:
+    """Every run's result (``handle.result()``; None for a None handle: a run not started); the
+    first failure is raised once all runs have ended, with a note naming each failed run
+    (``names[i]``) and the end of its error (a job's error can carry its whole log).
+
+    Parameters
+    ----------
+    handles : sequence of Future, submitit Job or None
+    names : sequence of str
+        How each run is named in the notes.
+    """
+    results, failures = [], []
+    for i, handle in enumerate(handles):
+        try:
+            results.append(None if handle is None else handle.result())
+        except Exception as exc:  # noqa: BLE001 -- re-raised below, after the other runs
+            failures.append((i, exc))
+            results.append(None)
+    if failures:
+        first = failures[0][1]
+        for i, exc in failures:
+            first.add_note(f"{names[i]} failed: {type(exc).__name__}: {str(exc)[-2000:]}")
+        raise first
+    return results
 
 
 @dataclass(frozen=True)

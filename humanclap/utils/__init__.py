@@ -8,6 +8,7 @@
 - :mod:`humanclap.utils.pinned` -- public files at a pinned commit: found locally or downloaded.
 - :mod:`humanclap.utils.progress` -- what ``progress=`` means everywhere, and the bar it shows.
 - :mod:`humanclap.utils.versions` -- installed package versions, as results record them.
+- :mod:`humanclap.utils.jsonfile` -- a small JSON object file (settings, lock files), read.
 """
 
 from humanclap.utils.atomic import (
@@ -21,6 +22,7 @@ from humanclap.utils.atomic import (
 from humanclap.utils.cache import ENV_CACHE, cache_dir, user_cache_dir
 from humanclap.utils.download import ChecksumError, DownloadError, download
 from humanclap.utils.hashing import sha256_bytes, sha256_file, stable_hash
+from humanclap.utils.jsonfile import read_json_object
 from humanclap.utils.offline import ENV_OFFLINE, HUB_OFFLINE_VARS, is_offline, offline_reason
 from humanclap.utils.pinned import PinnedFile
 from humanclap.utils.progress import progress_bar, want_progress
@@ -45,6 +47,7 @@ __all__ = [
     "offline_reason",
     "package_versions",
     "progress_bar",
+    "read_json_object",
     "sha256_bytes",
     "sha256_file",
     "stable_hash",

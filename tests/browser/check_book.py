@@ -628,8 +628,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # script; it reads the HTML itself): added to each page's problems.
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from citations import add_unresolved
+    from content import add_content_problems
 
     add_unresolved(report.pages, site)
+    # Internal links to anchors that do not exist; real systems' names on simulated pages
+    # (tests/browser/content.py).
+    add_content_problems(report.pages, site)
     print_report(report)
     return 1 if report.failed else 0
 

@@ -34,6 +34,7 @@ from humanclap.models.hf.hub import (
 from humanclap.models.hf.model import HfClap
 from humanclap.models.hf.vocab import tokenizer_for
 from humanclap.models.transformers_compat import dtype_kwargs
+from humanclap.utils import read_json_object
 
 __all__ = ["load_folder", "load_repo", "released_base"]
 
@@ -45,14 +46,7 @@ _ALIGNMENT = 64
 def _read_settings(folder: Path) -> dict[str, Any]:
     """``humanclap.json`` of a folder written by :meth:`HfClap.save_pretrained` ({} if none)."""
     path = folder / SETTINGS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not readable JSON ({err})") from err
-    if not isinstance(settings, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+    settings = read_json_object(path)
     if settings.get("long_clips", LONG_CLIPS) != LONG_CLIPS:
         raise ValueError(f"{path}: long_clips {settings['long_clips']!r} != {LONG_CLIPS!r}")
     return settings
