@@ -61,6 +61,9 @@ __all__ = [
     "run_notebooks",
 ]
 
+#: Seconds a notebook's kernel may take to start (papermill's ``start_timeout``).
+KERNEL_START_TIMEOUT_S = 300
+
 
 @dataclass
 class RunResult:
@@ -199,6 +202,9 @@ def run_notebook(
                 kernel_name=kernel_name,
                 log_output=log_output,
                 progress_bar=False,
+                # A kernel imports torch and humanclap before it answers: on a loaded 2-core
+                # machine (tests in parallel) that took over papermill's default 60 s.
+                start_timeout=KERNEL_START_TIMEOUT_S,
             )
         except pm.PapermillExecutionError as exc:
             os.replace(tmp, failed)
