@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -61,13 +60,11 @@ def test_real_names_on_a_simulated_page_are_found_in_tables_and_figures(tmp_path
     ]  # not sim-*, not a folder in a path, not prose
 
 
-def test_problems_join_the_check_book_report(tmp_path: Path) -> None:
+def test_only_the_pages_asked_for_and_a_missing_site(tmp_path: Path) -> None:
     site = _site(tmp_path, {"a.html": '<a href="b.html#nope">x</a>', "b.html": "<p>b</p>"})
-    pages = [
-        SimpleNamespace(path="a.html", problems=[]),
-        SimpleNamespace(path="b.html", problems=[]),
-    ]
-    assert content.add_content_problems(pages, site) == 1
-    assert pages[0].problems == ["link to a missing anchor: b.html#nope"] and not pages[1].problems
+    assert content.content_problems(site, ["b.html", "gone.html"]) == {}
+    assert content.content_problems(site, ["a.html"]) == {
+        "a.html": ["link to a missing anchor: b.html#nope"]
+    }
     with pytest.raises(FileNotFoundError, match="make book"):
         content.content_problems(tmp_path / "none")

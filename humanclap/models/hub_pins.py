@@ -248,12 +248,9 @@ def pin_for(repo_id: str) -> HubPin:
     env = os.environ.get(ENV_HUB_PINS)
     if env:
         path = Path(env).expanduser()
-        try:
-            table = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ValueError(f"${ENV_HUB_PINS}={env}: not a readable JSON file ({err})") from err
-        if not isinstance(table, dict):
-            raise ValueError(f"${ENV_HUB_PINS}={env}: expected an object repo id -> pin")
+        if not path.is_file():
+            raise ValueError(f"${ENV_HUB_PINS}={env}: no such file")
+        table = read_json_object(path, f"${ENV_HUB_PINS}", "expected an object repo id -> pin")
         if repo_id in table:
             return _override_entry(path, repo_id, table[repo_id])
     return PINS.get(repo_id) or HubPin(repo_id, None, {}, "not in humanclap's table")

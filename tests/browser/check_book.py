@@ -627,13 +627,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Citations and glossary terms that did not resolve (tests/browser/citations.py, beside this
     # script; it reads the HTML itself): added to each page's problems.
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from citations import add_unresolved
-    from content import add_content_problems
+    from citations import unresolved_references
+    from content import content_problems
 
-    add_unresolved(report.pages, site)
-    # Internal links to anchors that do not exist; real systems' names on simulated pages
-    # (tests/browser/content.py).
-    add_content_problems(report.pages, site)
+    # ... and internal links to anchors that do not exist, real systems' names on simulated
+    # pages (tests/browser/content.py): each page's problems added to its report.
+    names = [page.path for page in report.pages]
+    for find in (unresolved_references, content_problems):
+        found = find(site, names)
+        for page in report.pages:
+            page.problems.extend(found.get(page.path, []))
     print_report(report)
     return 1 if report.failed else 0
 

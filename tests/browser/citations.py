@@ -242,27 +242,6 @@ def unresolved_references(
     return found
 
 
-def add_unresolved(page_results: Sequence, site: Path | str) -> int:
-    """Append each page's unresolved references to its ``problems`` (``check_book.py``'s report).
-
-    Parameters
-    ----------
-    page_results : sequence of objects with ``path`` (str) and ``problems`` (list of str)
-        ``check_book.PageResult`` of every page checked.
-    site : path
-        The built HTML they come from.
-
-    Returns
-    -------
-    int
-        How many problems were added.
-    """
-    found = unresolved_references(site, [page.path for page in page_results])
-    for page in page_results:
-        page.problems.extend(found.get(page.path, []))
-    return sum(len(problems) for problems in found.values())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("site", nargs="?", default="_build/html", help="default: %(default)s")

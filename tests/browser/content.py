@@ -1,12 +1,8 @@
 """Two checks of the built book's content that need no browser: internal links whose anchor
 does not exist, and real systems' names on a simulated page.
 
-Usage::
-
-    python tests/browser/content.py [SITE]
-
-``make check-book`` runs both through ``check_book.py``, which adds the problems to its per-page
-report.
+``make check-book`` runs both through ``check_book.py`` (:func:`content_problems`), which adds
+the problems to its per-page report.
 
 * **Anchors.** Every ``<a href>`` to a page of the site with a ``#fragment`` (the landing page's
   key findings link to chapter sections by hand) must reach a page that exists and holds an
@@ -26,12 +22,10 @@ The HTML is read with :class:`html.parser.HTMLParser` (the standard library, as
 
 from __future__ import annotations
 
-import argparse
 import html.parser
 import re
-import sys
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 #: What a chapter's banner says on the embedded world (humanclap.data.Dataset.label; the
@@ -149,31 +143,3 @@ def _broken_anchors(name: str, page: _Page, page_of) -> list[str]:
         elif urllib.parse.unquote(parts.fragment) not in other.ids:
             problems.append(f"link to a missing anchor: {href}")
     return problems
-
-
-def add_content_problems(page_results: Sequence, site: Path | str) -> int:
-    """Append each page's problems to its ``problems`` (``check_book.py``'s report); returns how
-    many were added."""
-    found = content_problems(site, [page.path for page in page_results])
-    for page in page_results:
-        page.problems.extend(found.get(page.path, []))
-    return sum(len(problems) for problems in found.values())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("site", nargs="?", default="_build/html", help="default: %(default)s")
-    args = parser.parse_args(argv)
-    try:
-        found = content_problems(args.site)
-    except FileNotFoundError as error:
-        print(f"content: {error}", file=sys.stderr)
-        return 2
-    for page, problems in found.items():
-        for problem in problems:
-            print(f"{page}: {problem}")
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -232,13 +232,7 @@ def _config_dict(source: Any, revision: str | None) -> tuple[dict[str, Any], str
         path = hub_config(text, revision)
     if not path.is_file():
         raise FileNotFoundError(f"{source}: no config.json there ({path})")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not readable JSON ({err})") from err
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return config, str(path)
+    return read_json_object(path), str(path)
 
 
 def released_base(source: Any, *, revision: str | None = None) -> str:
