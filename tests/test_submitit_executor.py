@@ -122,7 +122,7 @@ def test_a_preempted_then_killed_job_resumes_from_its_run_folder(
 ):
     base = new_small_tiny()
     train_pairs, val_pairs = small_pairs["train"], small_pairs["validation"]
-    run = dict(seed=3, num_epochs=16, batch_size=8, lr=1e-3, patience=None, progress=False,
+    run = dict(seed=3, num_epochs=24, batch_size=8, lr=1e-3, patience=None, progress=False,
                audio_dir=small_world, out_dir="auto")  # fmt: skip
     if not Path("/proc/self/stat").is_file():
         pytest.skip("finds the job's process in Linux's /proc")
@@ -139,9 +139,12 @@ def test_a_preempted_then_killed_job_resumes_from_its_run_folder(
     preempted = _state(run_dir)
     _wait(lambda: _saved_epoch(run_dir) > preempted["epoch"], "the requeued job to train on")
 
-    # killed: the job is cancelled; asking for the run again submits it again, and it resumes
-    job.cancel()
-    _wait(job.done, "the cancelled job to end")
+    # killed: the job's process dies at once (SIGKILL, as an out-of-memory kill or a lost node;
+    # job.cancel() only asks, and a short run may end before it is heard); asking for the run
+    # again submits it again, and it resumes
+    [task] = _children(int(job.job_id))
+    os.kill(task, signal.SIGKILL)
+    _wait(job.done, "the killed job to end")
     killed = _state(run_dir)
     assert not killed["done"] and killed["epoch"] > preempted["epoch"]
     [result] = finetune_many(base, train_pairs, val_pairs, [run], executor=executor)
