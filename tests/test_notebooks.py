@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from humanclap.book import runner as nbrun
@@ -66,6 +67,8 @@ def test_source_notebooks_are_stripped() -> None:
         nb = json.loads(path.read_text())
         assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path
         nbrun.declared_parameters(path)  # raises without a parameters cell
+        # valid for its own nbformat version (cell ids in 4.5, none in 4.4)
+        nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
 
 
 @pytest.mark.notebook
