@@ -72,8 +72,8 @@ class CLAPScore(Metric):
     >>> metric = CLAPScore("tiny", sample_rate=16000)  # doctest: +SKIP
     >>> for waves, prompts in loader:  # waves: (batch, samples) or a list of clips
     ...     metric.update(waves, prompts)
-    >>> metric.compute()  # the mean over all pairs (and all processes under DDP)
-    tensor(0.1830, dtype=torch.float64)
+    >>> metric.compute()  # doctest: +SKIP
+    ... # a 0-d float64 tensor: the mean over all pairs (and all processes under DDP)
     """
 
     is_differentiable = False
