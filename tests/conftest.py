@@ -16,10 +16,12 @@ and :func:`ontology_path` skip the test when neither exists. So does
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -36,6 +38,25 @@ from humanclap.models.tiny import TinyConfig  # noqa: E402
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _CATEGORIES_FILE = "tempo_notempo_2_2024-12-11.csv"
+
+
+def load_script(path: str, name: str | None = None) -> ModuleType:
+    """A script of the repository that is not part of the package (``tools/``, ``bench/``,
+    ``tests/browser/``, ``book/_ext/``) imported as a module, registered in ``sys.modules`` under
+    ``name`` (default its stem; dataclasses need that).
+
+    Parameters
+    ----------
+    path : str
+        Relative to the repository's root.
+    """
+    file = Path(__file__).resolve().parents[1] / path
+    spec = importlib.util.spec_from_file_location(name or file.stem, file)
+    assert spec is not None and spec.loader is not None, file
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def torch_threads(wanted: int) -> int:

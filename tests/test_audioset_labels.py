@@ -4,12 +4,11 @@ against the labels' top-level categories."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import _SHARED, _real_path
+from conftest import _SHARED, _real_path, load_script
 
 from humanclap.data import (
     RelateDataError,
@@ -34,10 +33,7 @@ def labels_dir() -> Path:
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("build_audioset_labels", _TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/build_audioset_labels.py")
 
 
 def test_committed_table_equals_the_join_of_the_sources(labels_dir, relate_dir):

@@ -3,15 +3,12 @@ simulated pages, found in a built site (fixture sites; no browser)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("book_content", ROOT / "tests/browser/content.py")
-content = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(content)
+content = load_script("tests/browser/content.py", "book_content")
 
 BANNER = (
     "<blockquote><p>World: the embedded simulation, NOT RELATE: synthesised audio</p></blockquote>"

@@ -13,29 +13,16 @@ Playwright (the ``browser`` extra) or Chromium is not installed, so ``make test`
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import struct
-import sys
 import wave
 import zlib
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
-_SCRIPT = Path(__file__).resolve().parent / "browser" / "check_book.py"
-
-
-def _load_check_book():
-    spec = importlib.util.spec_from_file_location("check_book", _SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check_book = _load_check_book()
+check_book = load_script("tests/browser/check_book.py")
 
 
 def _needs_browser() -> str:

@@ -9,14 +9,13 @@ must be in book/references.bib, every entry there must carry a DOI, an arXiv id 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import load_script
 
 try:
     import tomllib
@@ -32,17 +31,7 @@ DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
 
 
-def _load_citations():
-    path = ROOT / "tests" / "browser" / "citations.py"
-    spec = importlib.util.spec_from_file_location("book_citations", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-citations = _load_citations()
+citations = load_script("tests/browser/citations.py", "book_citations")
 
 
 def _config() -> dict:

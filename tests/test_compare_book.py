@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("compare_book", ROOT / "tools" / "compare_book.py")
-compare_book = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(compare_book)
+compare_book = load_script("tools/compare_book.py")
 
 
 def _notebook(folder: Path, name: str, cells: list[list[dict]]) -> None:

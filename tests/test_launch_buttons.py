@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import load_script
 from IPython.core.inputtransformer2 import TransformerManager
 
 from humanclap.book.parameters import check_parameter_names, load_params
@@ -37,11 +37,8 @@ HIDDEN = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
 
 
 def _extension() -> types.ModuleType:
-    path = ROOT / CONFIG["sphinx"]["local_extensions"]["launch_sources"] / "launch_sources.py"
-    spec = importlib.util.spec_from_file_location("launch_sources", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    folder = CONFIG["sphinx"]["local_extensions"]["launch_sources"]
+    return load_script(f"{folder}/launch_sources.py")
 
 
 ext = _extension()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import load_script
 
 from humanclap.book import runner as nbrun
 from humanclap.data import synthetic
@@ -123,9 +123,7 @@ def test_chapter_1_never_falls_back_to_the_simulation(tmp_path: Path, monkeypatc
         assert "RelateDataError" in str(err.value) and "HUMANCLAP_RELATE_DIR" in str(err.value)
 
 
-_SPEC = importlib.util.spec_from_file_location("compare_book", ROOT / "tools" / "compare_book.py")
-compare_book = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(compare_book)
+compare_book = load_script("tools/compare_book.py")
 
 #: Small settings of the chapters that write result tables (world presented as RELATE's layout).
 RESULT_CHAPTERS = {

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 from test_results_page import write_book
 
 ROOT = Path(__file__).resolve().parents[1]
-_SPEC = importlib.util.spec_from_file_location("readme_numbers", ROOT / "tools/readme_numbers.py")
-readme_numbers = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(readme_numbers)
+readme_numbers = load_script("tools/readme_numbers.py")
 
 START, END = readme_numbers.START, readme_numbers.END
 README = f"""# title
